@@ -132,6 +132,10 @@ command_runner add_node_command(CLI::App& app) {
   cmd->add_option("--log-level", options->log_level, "trace|debug|info|warn|error|off (log.level)");
   cmd->add_option("--set", options->settings, "override any key: section.key=value; repeatable");
   cmd->add_flag("--help-config", options->help_config, "list every configuration key and exit");
+  // Later flags win: launchers append their own after the user's.
+  for (auto* opt : cmd->get_options())
+    if (opt->get_expected_max() == 1)
+      opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   return [options] { return run_node(*options); };
 }
 

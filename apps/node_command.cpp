@@ -2,6 +2,9 @@
 #include <csignal>
 #include <iostream>
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/builtin_services.hpp"
@@ -28,6 +31,7 @@ struct node_options {
   std::string log_level;
   std::vector<std::string> settings;
   bool help_config = false;
+  int parent_pid = 0;
 };
 
 // Turns the dedicated flags into section.key=value overrides, applied after
@@ -83,6 +87,15 @@ int run_node(const node_options& options) {
     print_config_keys();
     return exit_ok;
   }
+  if (options.parent_pid > 0) {
+    // Die with the launcher (demo, test, benchmark), even if it is killed:
+    // the kernel sends SIGTERM, which the loop below turns into a clean stop.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != options.parent_pid) {
+      std::cerr << "troupe node: parent process " << options.parent_pid << " is gone\n";
+      return exit_failure;
+    }
+  }
   auto cfg = load_node_config(options.config_file, overrides_of(options));
   if (!cfg) {
     std::cerr << "troupe node: " << describe(cfg.error()) << "\n";
@@ -131,6 +144,8 @@ command_runner add_node_command(CLI::App& app) {
                   "write JSON {name,host,port,pid,metrics_port} here once serving");
   cmd->add_option("--log-level", options->log_level, "trace|debug|info|warn|error|off (log.level)");
   cmd->add_option("--set", options->settings, "override any key: section.key=value; repeatable");
+  cmd->add_option("--parent-pid", options->parent_pid,
+                  "stop when this process (the launcher) exits");
   cmd->add_flag("--help-config", options->help_config, "list every configuration key and exit");
   // Later flags win: launchers append their own after the user's.
   for (auto* opt : cmd->get_options())

@@ -283,39 +283,36 @@ int run_bench(const bench_options& o) {
               << "' (build target troupe, or pass --troupe)\n";
     return EXIT_FAILURE;
   }
+  auto cfg = make_actor_system_config(node_config{});
+  caf::actor_system sys{*cfg};
+  std::cout << fmt::format("messaging_bench: {} round trips at window 1, {} at window {}, "
+                           "{} repeats (baseline, troupe interleaved)\n",
+                           o.round_trips, o.pipelined, o.window, o.repeats);
+  // Local first, while no other process competes for the two cores.
+  auto local = run_local(sys, o);
+  if (!local)
+    return fail("the local setting", local.error());
+  // The remote processes' logs and port files; kept if the setting fails.
   char tmpl[] = "/tmp/troupe-bench-XXXXXX";
   if (!mkdtemp(tmpl)) {
     std::cerr << "messaging_bench: cannot create a temporary directory\n";
     return EXIT_FAILURE;
   }
   std::string dir = tmpl;
-  int rc = EXIT_FAILURE;
-  {
-    auto cfg = make_actor_system_config(node_config{});
-    caf::actor_system sys{*cfg};
-    std::cout << fmt::format("messaging_bench: {} round trips at window 1, {} at window {}, "
-                             "{} repeats (baseline, troupe interleaved)\n",
-                             o.round_trips, o.pipelined, o.window, o.repeats);
-    // Local first, while no other process competes for the two cores.
-    auto local = run_local(sys, o);
-    if (!local)
-      return fail("the local setting", local.error());
-    auto remote = run_remote(sys, o, dir);
-    if (!remote) {
-      std::cerr << "(logs kept in " << dir << ")\n";
-      return fail("the remote setting", remote.error());
-    }
-    print_table(*local, *remote);
-    std::cout << fmt::format(R"({{"bench":"messaging","round_trips":{},"pipelined":{},)"
-                             R"("window":{},"repeats":{},"local":{},"remote":{}}})",
-                             o.round_trips, o.pipelined, o.window, o.repeats,
-                             setting_json(*local), setting_json(*remote))
-              << std::endl;
-    rc = EXIT_SUCCESS;
+  auto remote = run_remote(sys, o, dir);
+  if (!remote) {
+    std::cerr << "(logs kept in " << dir << ")\n";
+    return fail("the remote setting", remote.error());
   }
+  print_table(*local, *remote);
+  std::cout << fmt::format(R"({{"bench":"messaging","round_trips":{},"pipelined":{},)"
+                           R"("window":{},"repeats":{},"local":{},"remote":{}}})",
+                           o.round_trips, o.pipelined, o.window, o.repeats,
+                           setting_json(*local), setting_json(*remote))
+            << std::endl;
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  return rc;
+  return EXIT_SUCCESS;
 }
 
 } // namespace

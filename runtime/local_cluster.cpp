@@ -7,6 +7,8 @@
 
 #include <csignal>
 
+#include <unistd.h>
+
 #include "messages/errors.hpp"
 
 namespace troupe {
@@ -66,7 +68,8 @@ caf::expected<ready_info> local_cluster::launch(const std::string& name,
   auto ready_path = dir_ + "/" + name + ".ready";
   std::vector<std::string> args{binary_, "node", "--name", name, "--host", "127.0.0.1",
                                 "--port", std::to_string(port), "--ready-file", ready_path,
-                                "--metrics-port", "-1"};
+                                "--metrics-port", "-1", "--parent-pid",
+                                std::to_string(getpid())};
   if (name != seed_name_)
     args.insert(args.end(), {"--seed", seed_address()});
   args.insert(args.end(), extra_args.begin(), extra_args.end());

@@ -26,6 +26,8 @@ std::unique_ptr<caf::actor_system_config> make_actor_system_config(const node_co
   result->set("middleman.connection-timeout", caf::timespan{cfg.connection_timeout});
   if (cfg.scheduler_threads > 0)
     result->set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
+  result->set("work-stealing.moderate-poll-attempts",
+              static_cast<size_t>(cfg.scheduler_poll_attempts));
   // CAF's own logger would print to the console; Troupe logs through spdlog.
   result->set("logger.console-verbosity", caf::atom("quiet"));
   result->set("logger.file-verbosity", caf::atom("quiet"));

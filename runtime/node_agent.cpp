@@ -42,6 +42,7 @@ struct join_target {
 struct agent_state {
   node_agent_options options;
   std::shared_ptr<node_metrics> metrics;
+  actor_counters counters;
   std::map<std::string, peer_entry> peers;        // by member name
   std::map<std::string, caf::actor> local_names;  // names this node owns
   std::set<std::string> dialing;                  // connects in flight
@@ -58,13 +59,11 @@ using agent_pointer = node_agent_actor::stateful_pointer<agent_state>;
 // -- helpers ------------------------------------------------------------------
 
 void count(agent_pointer self) {
-  if (self->state.metrics)
-    self->state.metrics->messages("node_agent").Increment();
+  self->state.counters.count();
 }
 
 caf::error failed(agent_pointer self, caf::error err) {
-  if (self->state.metrics)
-    self->state.metrics->errors("node_agent").Increment();
+  self->state.counters.count_error();
   return err;
 }
 
@@ -314,6 +313,7 @@ node_agent_actor::behavior_type agent_impl(agent_pointer self, node_agent_option
                                            std::shared_ptr<node_metrics> metrics) {
   self->state.options = std::move(options);
   self->state.metrics = std::move(metrics);
+  self->state.counters = counters_for(self->state.metrics, "node_agent");
   self->set_down_handler([self](const caf::down_msg& dm) { on_down(self, dm); });
   self->send(self, caf::tick_atom::value);
   update_gauges(self);

@@ -137,6 +137,9 @@ const std::vector<key_spec>& key_specs() {
                &node_config::log_level),
     int_key("scheduler.threads", "worker threads of the actor scheduler; 0: one per core",
             &node_config::scheduler_threads, 0, 1024),
+    int_key("scheduler.poll_attempts",
+            "50-us sleeps an idle worker polls before it blocks (woken at once by new work)",
+            &node_config::scheduler_poll_attempts, 0, 1000000),
   };
   return specs;
 }

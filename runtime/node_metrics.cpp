@@ -64,6 +64,13 @@ node_metrics::make(const std::string& node_name, const std::string& host,
 
 node_metrics::~node_metrics() = default;
 
+actor_counters counters_for(const std::shared_ptr<node_metrics>& metrics,
+                            const std::string& actor) {
+  if (!metrics)
+    return {};
+  return {&metrics->messages(actor), &metrics->errors(actor)};
+}
+
 prometheus::Counter& node_metrics::messages(const std::string& actor) {
   return messages_->Add({{"actor", actor}});
 }

@@ -18,6 +18,29 @@ class Exposer;
 
 namespace troupe {
 
+/// The counters of one kind of actor, looked up once when the actor starts:
+/// a lookup by label costs a hash and a lock, too much for every message.
+struct actor_counters {
+  prometheus::Counter* messages = nullptr;
+  prometheus::Counter* errors = nullptr;
+
+  void count() {
+    if (messages)
+      messages->Increment();
+  }
+
+  void count_error() {
+    if (errors)
+      errors->Increment();
+  }
+};
+
+class node_metrics;
+
+/// The counters of `actor` in `metrics`, or inert ones if `metrics` is null.
+actor_counters counters_for(const std::shared_ptr<node_metrics>& metrics,
+                            const std::string& actor);
+
 class node_metrics {
 public:
   /// Makes the registry; serves it on host:port unless port is -1 (0 picks

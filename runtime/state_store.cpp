@@ -15,17 +15,14 @@ namespace {
 struct store_state {
   std::shared_ptr<rocksdb::DB> db;
   state_store_options options;
-  std::shared_ptr<node_metrics> metrics;
+  std::shared_ptr<node_metrics> metrics;  // keeps the counters alive
+  actor_counters counters;
   static inline const char* name = "troupe.state_store";
 
-  void count() {
-    if (metrics)
-      metrics->messages("state_store").Increment();
-  }
+  void count() { counters.count(); }
 
   caf::error fail(caf::error err) {
-    if (metrics)
-      metrics->errors("state_store").Increment();
+    counters.count_error();
     return err;
   }
 
@@ -53,6 +50,7 @@ state_store_impl(store_pointer self, std::shared_ptr<rocksdb::DB> db,
                  state_store_options options, std::shared_ptr<node_metrics> metrics) {
   self->state.db = std::move(db);
   self->state.options = std::move(options);
+  self->state.counters = counters_for(metrics, "state_store");
   self->state.metrics = std::move(metrics);
   return {
     [self](caf::put_atom, const std::string& key,

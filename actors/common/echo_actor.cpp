@@ -11,20 +11,19 @@ namespace {
 
 struct echo_state {
   std::string node_name;
-  std::shared_ptr<node_metrics> metrics;
+  std::shared_ptr<node_metrics> metrics;  // keeps the counters alive
+  actor_counters counters;
   tensor_assembler uploads;
   static inline const char* name = "troupe.echo";
 
-  void count() {
-    if (metrics)
-      metrics->messages("echo").Increment();
-  }
+  void count() { counters.count(); }
 };
 
 echo_actor::behavior_type echo_impl(echo_actor::stateful_pointer<echo_state> self,
                                     std::string node_name,
                                     std::shared_ptr<node_metrics> metrics) {
   self->state.node_name = std::move(node_name);
+  self->state.counters = counters_for(metrics, "echo");
   self->state.metrics = std::move(metrics);
   return {
     [self](echo_atom, std::string& text) -> caf::result<std::string, std::string> {

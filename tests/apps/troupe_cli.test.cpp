@@ -1,7 +1,11 @@
 #define BOOST_TEST_MODULE troupe_cli
 #include <boost/test/unit_test.hpp>
 
+#include <csignal>
 #include <fstream>
+
+#include "runtime/child_process.hpp"
+#include "runtime/ready_file.hpp"
 
 #include "tests/support/cluster_fixture.hpp"
 
@@ -128,4 +132,33 @@ BOOST_AUTO_TEST_CASE(the_demo_runs_to_completion) {
   BOOST_TEST(contains(r.output, "answered by node b"), r.output);
   BOOST_TEST(contains(r.output, "checksum matches"), r.output);
   BOOST_TEST(contains(r.output, "demo finished: all steps passed"), r.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_started_with_parent_pid_stops_when_its_launcher_dies) {
+  test::temp_dir dir;
+  auto ready = dir.file("orphan.ready");
+  // A shell launches the node in the background and is then killed: the node
+  // must not outlive it.
+  auto script = dir.file("launch.sh");
+  std::ofstream{script} << "#!/bin/sh\n"
+                        << test::troupe_binary() << " node --port 0 --metrics-port -1"
+                        << " --ready-file " << ready << " --parent-pid $$ &\n"
+                        << "echo $! > " << dir.file("node.pid") << "\n"
+                        << "sleep 60\n";
+  auto launcher = child_process::spawn({"/bin/sh", script}, dir.file("launch.log"));
+  BOOST_REQUIRE(launcher);
+  BOOST_REQUIRE(test::wait_until([&] { return static_cast<bool>(read_ready_file(ready)); }, 10s) >= 0);
+  auto pid = read_ready_file(ready)->pid;
+  launcher->signal(SIGKILL);
+  BOOST_REQUIRE(launcher->wait_for(5s));
+  // Gone means no process, or a zombie that nobody has reaped yet.
+  auto exited = [pid] {
+    std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+    std::string pid_field, comm, state;
+    return !(stat >> pid_field >> comm >> state) || state == "Z";
+  };
+  auto gone = test::wait_until(exited, 5s);
+  BOOST_TEST(gone >= 0, "node " << pid << " outlived its launcher");
+  if (gone < 0)
+    ::kill(pid, SIGKILL);
 }

@@ -75,7 +75,7 @@ child_process::~child_process() {
 }
 
 bool child_process::reap(bool block) {
-  if (status_)
+  if (status_ || pid_ <= 0)  // never waitpid(-1): that would reap any child
     return true;
   int status = 0;
   auto rc = ::waitpid(pid_, &status, block ? 0 : WNOHANG);

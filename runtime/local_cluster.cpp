@@ -61,7 +61,9 @@ caf::expected<ready_info> local_cluster::launch(const std::string& name,
                                                 std::vector<std::string> extra_args,
                                                 uint16_t port,
                                                 std::chrono::milliseconds timeout) {
-  if (auto i = nodes_.find(name); i != nodes_.end() && i->second.process.running())
+  // A node just sent SIGKILL may not have been reaped yet: give it a moment.
+  if (auto i = nodes_.find(name);
+      i != nodes_.end() && !i->second.process.wait_for(std::chrono::seconds{3}))
     return make_error(errc::already_exists, "node '" + name + "' is already running");
   if (seed_name_.empty())
     seed_name_ = name;

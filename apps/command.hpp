@@ -21,5 +21,6 @@ enum exit_code : int {
 command_runner add_node_command(CLI::App& app);
 command_runner add_cluster_command(CLI::App& app);
 command_runner add_demo_command(CLI::App& app);
+command_runner add_train_command(CLI::App& app);
 
 } // namespace troupe

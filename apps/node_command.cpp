@@ -1,5 +1,6 @@
 // troupe node: runs one node until SIGINT or SIGTERM.
 #include <csignal>
+#include <thread>
 #include <iostream>
 
 #include <sys/prctl.h>
@@ -121,6 +122,17 @@ int run_node(const node_options& options) {
   int signo = 0;
   sigwait(&stop_signals, &signo);
   spdlog::info("stopping signal={}", signo);
+  // CAF 0.17 can wait forever for a detached actor that a vanished peer
+  // still references. By then every actor has processed its exit (the store
+  // has closed RocksDB), so a bounded wait loses nothing.
+  // The watchdog only watches; the system is torn down on this thread (CAF
+  // does not finish its shutdown when it runs elsewhere).
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds{5});
+    spdlog::warn("actor system did not stop within 5 s; exiting anyway");
+    spdlog::default_logger()->flush();
+    std::_Exit(exit_ok);
+  }).detach();
   started->reset();
   return exit_ok;
 }

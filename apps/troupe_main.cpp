@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   add(troupe::add_node_command);
   add(troupe::add_cluster_command);
   add(troupe::add_demo_command);
+  add(troupe::add_train_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 #include "runtime/child_process.hpp"
 
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include <fcntl.h>
@@ -14,8 +15,36 @@ extern char** environ;
 
 namespace troupe {
 
+namespace {
+
+// The parent's environment with `extra` laid over it. A variable that is
+// only appended would lose to an inherited one of the same name: getenv
+// returns the first match.
+std::vector<char*> merged_environment(const std::vector<std::string>& extra) {
+  auto name_of = [](const char* entry) {
+    auto eq = std::strchr(entry, '=');
+    return eq ? std::string{entry, eq} : std::string{entry};
+  };
+  std::vector<char*> result;
+  for (char** e = environ; *e != nullptr; ++e) {
+    auto name = name_of(*e);
+    bool replaced = false;
+    for (auto& x : extra)
+      replaced = replaced || name_of(x.c_str()) == name;
+    if (!replaced)
+      result.push_back(*e);
+  }
+  for (auto& x : extra)
+    result.push_back(const_cast<char*>(x.c_str()));
+  result.push_back(nullptr);
+  return result;
+}
+
+} // namespace
+
 caf::expected<child_process> child_process::spawn(const std::vector<std::string>& argv,
-                                                  const std::string& log_path) {
+                                                  const std::string& log_path,
+                                                  const std::vector<std::string>& env) {
   if (argv.empty())
     return make_error(errc::invalid_argument, "cannot start a process without a program");
   posix_spawn_file_actions_t actions;
@@ -39,7 +68,9 @@ caf::expected<child_process> child_process::spawn(const std::vector<std::string>
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  auto rc = posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
+  auto envp = env.empty() ? std::vector<char*>{} : merged_environment(env);
+  auto rc = posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(),
+                        env.empty() ? environ : envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)

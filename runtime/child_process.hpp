@@ -17,9 +17,12 @@ namespace troupe {
 class child_process {
 public:
   /// Starts argv[0] with `argv`; stdout and stderr go to `log_path` (appended)
-  /// or are inherited if it is empty.
+  /// or are inherited if it is empty. The child gets this process's
+  /// environment plus `env` ("KEY=VALUE" entries; each replaces a variable of
+  /// the same name).
   static caf::expected<child_process> spawn(const std::vector<std::string>& argv,
-                                            const std::string& log_path = {});
+                                            const std::string& log_path = {},
+                                            const std::vector<std::string>& env = {});
 
   /// No process: running() is false.
   child_process() = default;

@@ -156,6 +156,12 @@ node::~node() {
     caf::anon_send_exit(*store_, caf::exit_reason::user_shutdown);
   if (agent_)
     caf::anon_send_exit(agent_, caf::exit_reason::user_shutdown);
+  // Drop our handles first: the store runs detached, and the system waits
+  // for a detached actor's object to be destroyed, which a handle held here
+  // would prevent forever.
+  services_.clear();
+  store_.reset();
+  agent_ = nullptr;
   system_.reset();  // waits for every actor to finish
 }
 

@@ -59,4 +59,29 @@ BOOST_AUTO_TEST_CASE(a_second_node_on_a_locked_store_fails_with_a_clear_error) {
              rc.output);
 }
 
+BOOST_AUTO_TEST_CASE(a_node_with_a_store_stops_cleanly_and_promptly_on_sigterm) {
+  start("s3", {"--store", dir.file("store-s3")});
+  auto t0 = std::chrono::steady_clock::now();
+  cluster.signal("s3", SIGTERM);
+  auto status = cluster.process("s3").wait_for(5s);
+  BOOST_REQUIRE(status);
+  BOOST_TEST(*status == 0);  // not killed: a clean exit
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 3s));
+}
+
+BOOST_AUTO_TEST_CASE(a_node_stops_in_bounded_time_after_a_client_listed_its_store) {
+  start("s4", {"--store", dir.file("store-s4")});
+  // A directory listing sends the store's handle to the client process,
+  // which then vanishes without releasing it (CAF 0.17 keeps it registered).
+  auto listing = test::run_command(test::troupe_binary() + " cluster --seed "
+                                   + cluster.address_of("s4"));
+  BOOST_REQUIRE(listing.status == 0);
+  auto t0 = std::chrono::steady_clock::now();
+  cluster.signal("s4", SIGTERM);
+  auto status = cluster.process("s4").wait_for(8s);
+  BOOST_REQUIRE(status);
+  BOOST_TEST(*status == 0);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 7s));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,161 @@
+// One rank of the DDP benchmark, run under `troupe train --nproc 2`; the
+// set-up mirrors ../shared/anchors/ddp_bench.py (PyTorch DDP over Gloo) so
+// that benchmarks/ddp_compare.sh can interleave the two: an MLP of
+// --layers x --hidden, --batch rows per rank, SGD, 1 thread per rank.
+// Rank 0 prints one JSON line: {"mode", "bucket_mb", "median_ms", ...}.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/training/distributed_data_parallel.hpp"
+#include "messages/errors.hpp"
+#include "runtime/collectives/make_process_group.hpp"
+#include "runtime/node.hpp"
+
+using namespace troupe;
+using namespace troupe::training;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct bench_options {
+  std::string mode = "ddp";  // ddp, nosync, local, allreduce_only
+  double bucket_mb = 25;
+  int iters = 100;
+  int warmup = 10;
+  int64_t hidden = 1024;
+  int64_t layers = 4;
+  int64_t inp = 1024;
+  int64_t out = 10;
+  int64_t batch = 64;
+};
+
+torch::nn::Sequential make_model(const bench_options& o) {
+  torch::nn::Sequential model;
+  int64_t d = o.inp;
+  for (int64_t i = 0; i < o.layers; ++i) {
+    model->push_back(torch::nn::Linear(d, o.hidden));
+    model->push_back(torch::nn::ReLU());
+    d = o.hidden;
+  }
+  model->push_back(torch::nn::Linear(d, o.out));
+  return model;
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs.empty() ? 0 : xs[xs.size() / 2];
+}
+
+template <class Step>
+std::vector<double> time_loop(const bench_options& o, Step step) {
+  std::vector<double> times;
+  for (int i = 0; i < o.warmup + o.iters; ++i) {
+    auto t0 = clock_type::now();
+    step();
+    auto ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+    if (i >= o.warmup)
+      times.push_back(ms);
+  }
+  return times;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bench_options o;
+  CLI::App app{"One rank of the Troupe DDP benchmark (run it under troupe train)"};
+  app.add_option("--mode", o.mode, "ddp, nosync, local or allreduce_only");
+  app.add_option("--bucket-mb", o.bucket_mb, "bucket cap in MiB");
+  app.add_option("--iters", o.iters);
+  app.add_option("--warmup", o.warmup);
+  app.add_option("--hidden", o.hidden);
+  app.add_option("--layers", o.layers);
+  app.add_option("--inp", o.inp);
+  app.add_option("--out", o.out);
+  app.add_option("--batch", o.batch);
+  CLI11_PARSE(app, argc, argv);
+  torch::set_num_threads(1);
+  torch::manual_seed(0);
+  auto model = make_model(o);
+  auto rank = 0;
+  auto gen = at::detail::createCPUGenerator(1234);
+  std::shared_ptr<collectives::process_group> group;
+  std::unique_ptr<caf::actor_system_config> cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  if (o.mode != "local") {
+    auto info = collectives::rendezvous_from_env();
+    if (!info) {
+      std::cerr << "ddp_bench: " << describe(info.error()) << "\n";
+      return 2;
+    }
+    cfg = make_actor_system_config(node_config{});
+    sys = std::make_unique<caf::actor_system>(*cfg);
+    auto made = collectives::make_process_group(*sys, *info);
+    if (!made) {
+      std::cerr << "ddp_bench: " << describe(made.error()) << "\n";
+      return 2;
+    }
+    group = std::move(*made);
+    rank = group->rank();
+    gen = at::detail::createCPUGenerator(static_cast<uint64_t>(1234 + rank));
+  }
+  auto x = torch::randn({o.batch, o.inp}, gen);
+  auto y = torch::randint(0, o.out, {o.batch}, gen);
+  std::vector<double> times;
+  size_t buckets = 0;
+  if (o.mode == "allreduce_only") {
+    int64_t n = 0;
+    for (auto& p : model->parameters())
+      n += p.numel();
+    auto buffer = torch::randn({n});
+    times = time_loop(o, [&] {
+      group->allreduce(buffer.data_ptr(), static_cast<size_t>(n), dtype::float32,
+                       collectives::reduce_op::sum)->wait();
+    });
+  } else if (o.mode == "local") {
+    torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
+    times = time_loop(o, [&] {
+      opt.zero_grad();
+      torch::nn::functional::cross_entropy(model->forward(x), y).backward();
+      opt.step();
+    });
+  } else {
+    ddp_options options;
+    options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
+    auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys, options);
+    if (!ddp) {
+      std::cerr << "ddp_bench: " << describe(ddp.error()) << "\n";
+      return 2;
+    }
+    auto& wrapped = **ddp;
+    torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
+    group->barrier()->wait();
+    times = time_loop(o, [&] {
+      opt.zero_grad();
+      if (o.mode == "nosync") {
+        auto guard = wrapped.no_sync();
+        torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
+      } else {
+        torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
+      }
+      opt.step();
+    });
+    buckets = wrapped.engine().layout().size();
+  }
+  if (group)
+    group->barrier()->wait();
+  if (rank == 0) {
+    auto mean = std::accumulate(times.begin(), times.end(), 0.0) / std::max<size_t>(1, times.size());
+    std::cout << "{\"impl\":\"troupe\",\"mode\":\"" << o.mode << "\",\"bucket_mb\":" << o.bucket_mb
+              << ",\"buckets\":" << buckets << ",\"median_ms\":" << median(times)
+              << ",\"mean_ms\":" << mean << ",\"n\":" << times.size() << "}" << std::endl;
+  }
+  return 0;
+}

@@ -1,0 +1,285 @@
+#include "runtime/collectives/gloo_process_group.hpp"
+
+#include <atomic>
+#include <cctype>
+#include <csignal>
+
+#include <gloo/allgather.h>
+#include <gloo/allreduce.h>
+#include <gloo/barrier.h>
+#include <gloo/broadcast.h>
+#include <gloo/common/error.h>
+#include <gloo/common/logging.h>
+#include <gloo/math.h>
+#include <gloo/rendezvous/context.h>
+#include <gloo/transport/tcp/device.h>
+#include <gloo/types.h>
+
+#include "messages/errors.hpp"
+#include "runtime/collectives/store_rendezvous.hpp"
+
+namespace troupe::collectives {
+
+namespace {
+
+// Groups made by this process so far. Every rank makes its groups in the
+// same order, so the count names the group in the store's keys and a second
+// group of one run never reads the first one's addresses.
+std::atomic<uint64_t> groups_made{0};
+
+void ignore_sigpipe() {
+  // Gloo writes to its peers with writev(2), which raises SIGPIPE once a
+  // peer has died; the default action would kill this rank before it could
+  // report the error. A handler the program installed itself is kept.
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+bool mentions_timeout(std::string text) {
+  for (auto& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text.find("timed out") != std::string::npos
+         || text.find("timeout") != std::string::npos;
+}
+
+// Gloo's messages start with "[/path/to/gloo/file.cc:123] "; the reader
+// wants the sentence after it.
+std::string gloo_message(const std::exception& e) {
+  std::string text = e.what();
+  if (!text.empty() && text.front() == '[')
+    if (auto end = text.find("] "); end != std::string::npos)
+      text.erase(0, end + 2);
+  return text;
+}
+
+caf::error error_of(const std::string& what, const std::exception& e) {
+  auto text = gloo_message(e);
+  return make_error(mentions_timeout(text) ? errc::timeout : errc::unavailable,
+                    what + " failed: " + text);
+}
+
+// -- allreduce by element type ----------------------------------------------
+
+using reduce_fn = void (*)(void*, const void*, const void*, size_t);
+
+template <class T>
+void set_sum_output(gloo::AllreduceOptions& opts, void* data, size_t count) {
+  opts.setOutput(static_cast<T*>(data), count);
+  opts.setReduceFunction(static_cast<reduce_fn>(&gloo::sum<T>));
+}
+
+template <class T>
+void divide(void* data, size_t count, int size) {
+  auto* x = static_cast<T*>(data);
+  for (size_t i = 0; i < count; ++i)
+    x[i] /= static_cast<T>(size);
+}
+
+// float16 divides in float32 and rounds once, as PyTorch's CPU average does.
+template <>
+void divide<gloo::float16>(void* data, size_t count, int size) {
+  auto* x = static_cast<gloo::float16*>(data);
+  for (size_t i = 0; i < count; ++i)
+    x[i] = gloo::cpu_float2half_rn(gloo::cpu_half2float(x[i]) / static_cast<float>(size));
+}
+
+bool reducible(dtype type) {
+  return type == dtype::float32 || type == dtype::float64 || type == dtype::float16;
+}
+
+} // namespace
+
+// -- construction -------------------------------------------------------------
+
+caf::expected<std::unique_ptr<gloo_process_group>>
+gloo_process_group::make(caf::actor_system& sys, const rendezvous_info& info) {
+  if (info.world_size < 1 || info.rank < 0 || info.rank >= info.world_size)
+    return make_error(errc::invalid_argument,
+                      "rank " + std::to_string(info.rank) + " is out of range for a world of "
+                        + std::to_string(info.world_size));
+  if (info.timeout.count() <= 0)
+    return make_error(errc::invalid_argument, "the collective timeout must be positive");
+  ignore_sigpipe();
+  auto prefix = "troupe/rendezvous/" + info.run_id + "/group-"
+                + std::to_string(groups_made++) + "/";
+  auto store = store_rendezvous::connect(sys, info.address, info.store_name, prefix,
+                                         info.timeout);
+  if (!store)
+    return store.error();
+  auto where = "rank " + std::to_string(info.rank) + " of " + std::to_string(info.world_size)
+               + " meeting in '" + info.store_name + "' (run " + info.run_id + ")";
+  std::shared_ptr<gloo::rendezvous::Context> context;
+  try {
+    gloo::transport::tcp::attr attr;
+    attr.hostname = info.interface_host;
+    auto device = gloo::transport::tcp::CreateDevice(attr);
+    context = std::make_shared<gloo::rendezvous::Context>(info.rank, info.world_size);
+    context->setTimeout(info.timeout);
+    context->connectFullMesh(**store, device);
+  } catch (const std::exception& e) {
+    return error_of(where, e);
+  }
+  std::unique_ptr<gloo_process_group> group{new gloo_process_group(context, info.timeout)};
+  // Once every rank has passed this barrier, every rank has read every
+  // address, so each can remove its own: the store is left as it was found.
+  if (auto err = group->barrier()->wait())
+    return make_error(errc::unavailable, where + ": the first barrier failed: " + describe(err));
+  (*store)->erase({std::to_string(info.rank)});
+  return group;
+}
+
+gloo_process_group::gloo_process_group(std::shared_ptr<gloo::Context> context,
+                                       std::chrono::milliseconds timeout)
+  : context_(std::move(context)),
+    rank_(context_->rank),
+    size_(context_->size),
+    timeout_(timeout) {
+  worker_ = std::thread{[this] { run_worker(); }};
+}
+
+gloo_process_group::~gloo_process_group() {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopping_ = true;
+  }
+  wakeup_.notify_all();
+  if (worker_.joinable())
+    worker_.join();
+}
+
+// -- the worker ---------------------------------------------------------------
+
+work_ptr gloo_process_group::enqueue(std::string name, std::function<void(uint32_t)> run) {
+  auto result = std::make_shared<completion_work>();
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    queue_.push_back(operation{std::move(name), std::move(run), result, next_tag_++});
+  }
+  wakeup_.notify_one();
+  return result;
+}
+
+void gloo_process_group::run_worker() {
+  for (;;) {
+    operation op;
+    {
+      std::unique_lock<std::mutex> guard{mutex_};
+      wakeup_.wait(guard, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;  // stopping, and everything issued has run
+      op = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    op.work->complete(execute(op));
+  }
+}
+
+caf::error gloo_process_group::execute(operation& op) {
+  if (broken_)
+    return make_error(errc::unavailable, op.name + " refused: the group is broken since an "
+                                           "earlier operation failed ("
+                                           + describe(broken_) + ")");
+  try {
+    op.run(op.tag);
+    return caf::none;
+  } catch (const std::exception& e) {  // gloo::IoException, gloo::EnforceNotMet, ...
+    broken_ = error_of(op.name, e);
+  }
+  return broken_;
+}
+
+// -- operations ---------------------------------------------------------------
+
+work_ptr gloo_process_group::allreduce(void* data, size_t count, dtype type, reduce_op op) {
+  auto name = std::string{"allreduce "} + (op == reduce_op::average ? "(average) " : "")
+              + "of " + std::to_string(count) + " " + to_string(type);
+  if (!reducible(type))
+    return completion_work::failed(make_error(
+      errc::invalid_argument, name + " refused: the gloo backend reduces float32, float64 "
+                                     "and float16"));
+  if (data == nullptr && count > 0)
+    return completion_work::failed(make_error(errc::invalid_argument,
+                                              name + " refused: data is null"));
+  return enqueue(std::move(name), [ctx = context_, timeout = timeout_, size = size_, data,
+                                   count, type, op](uint32_t tag) {
+    if (count == 0)
+      return;
+    gloo::AllreduceOptions opts{ctx};
+    opts.setTag(tag);
+    opts.setTimeout(timeout);
+    switch (type) {
+      case dtype::float64:
+        set_sum_output<double>(opts, data, count);
+        gloo::allreduce(opts);
+        if (op == reduce_op::average)
+          divide<double>(data, count, size);
+        break;
+      case dtype::float16:
+        set_sum_output<gloo::float16>(opts, data, count);
+        gloo::allreduce(opts);
+        if (op == reduce_op::average)
+          divide<gloo::float16>(data, count, size);
+        break;
+      default:
+        set_sum_output<float>(opts, data, count);
+        gloo::allreduce(opts);
+        if (op == reduce_op::average)
+          divide<float>(data, count, size);
+        break;
+    }
+  });
+}
+
+work_ptr gloo_process_group::broadcast(void* data, size_t bytes, int root) {
+  auto name = "broadcast of " + std::to_string(bytes) + " bytes from rank "
+              + std::to_string(root);
+  if (root < 0 || root >= size_)
+    return completion_work::failed(make_error(
+      errc::invalid_argument,
+      name + " refused: the root must be in 0.." + std::to_string(size_ - 1)));
+  if (data == nullptr && bytes > 0)
+    return completion_work::failed(make_error(errc::invalid_argument,
+                                              name + " refused: data is null"));
+  return enqueue(std::move(name),
+                 [ctx = context_, timeout = timeout_, data, bytes, root](uint32_t tag) {
+                   if (bytes == 0)
+                     return;
+                   gloo::BroadcastOptions opts{ctx};
+                   opts.setOutput(static_cast<uint8_t*>(data), bytes);
+                   opts.setRoot(root);
+                   opts.setTag(tag);
+                   opts.setTimeout(timeout);
+                   gloo::broadcast(opts);
+                 });
+}
+
+work_ptr gloo_process_group::allgather(const void* input, void* output, size_t bytes_per_rank) {
+  auto name = "allgather of " + std::to_string(bytes_per_rank) + " bytes per rank";
+  if ((input == nullptr || output == nullptr) && bytes_per_rank > 0)
+    return completion_work::failed(make_error(errc::invalid_argument,
+                                              name + " refused: a buffer is null"));
+  return enqueue(std::move(name), [ctx = context_, timeout = timeout_, size = size_, input,
+                                   output, bytes_per_rank](uint32_t tag) {
+    if (bytes_per_rank == 0)
+      return;
+    gloo::AllgatherOptions opts{ctx};
+    // Gloo only reads the input, but its buffer type is not const-aware.
+    opts.setInput(const_cast<uint8_t*>(static_cast<const uint8_t*>(input)), bytes_per_rank);
+    opts.setOutput(static_cast<uint8_t*>(output), bytes_per_rank * static_cast<size_t>(size));
+    opts.setTag(tag);
+    opts.setTimeout(timeout);
+    gloo::allgather(opts);
+  });
+}
+
+work_ptr gloo_process_group::barrier() {
+  return enqueue("barrier", [ctx = context_, timeout = timeout_](uint32_t tag) {
+    gloo::BarrierOptions opts{ctx};
+    opts.setTag(tag);
+    opts.setTimeout(timeout);
+    gloo::barrier(opts);
+  });
+}
+
+} // namespace troupe::collectives

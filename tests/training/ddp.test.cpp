@@ -1,0 +1,66 @@
+#define BOOST_TEST_MODULE ddp
+#include <boost/test/unit_test.hpp>
+
+#include "tests/support/test_support.hpp"
+
+using namespace troupe;
+
+namespace {
+
+test::command_result train(int nproc, const std::string& mode) {
+  return test::run_command("timeout 120 " + test::troupe_binary() + " train --nproc "
+                           + std::to_string(nproc) + " --backend gloo -- " + DDP_WORKER
+                           + " " + mode);
+}
+
+size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (auto pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + 1))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(two_ranks_get_the_gradients_of_local_training_on_the_double_batch) {
+  auto r = train(2, "equivalence");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: equivalence") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(three_ranks_agree_too) {
+  auto r = train(3, "equivalence");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: equivalence") == 3u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(no_sync_accumulation_equals_one_step_on_the_larger_batch) {
+  auto r = train(2, "no_sync");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: no_sync") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(unused_parameters_are_marked_ready_and_keep_no_gradient) {
+  auto r = train(2, "unused");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: unused") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_gradient_without_find_unused_names_the_parameter) {
+  auto r = train(2, "unused_error");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: unused_error") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(replicas_of_different_shapes_are_refused_naming_the_parameter) {
+  auto r = train(2, "mismatch");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: mismatch") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(fp16_compression_stays_close_to_full_precision) {
+  auto r = train(2, "fp16");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: fp16") == 2u, r.output);
+}

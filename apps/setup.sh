@@ -23,7 +23,7 @@ packages=(
   cmake ninja-build ccache g++ git
   libcaf-dev capnproto libcapnp-dev
   libgloo-dev libucx-dev llvm-16-dev libxgboost-dev xgboost
-  librocksdb-dev libzstd-dev libtorch-dev libopenblas-dev
+  librocksdb-dev libzstd-dev libtorch-dev libopenblas-dev python3-sklearn
   libfmt-dev libspdlog-dev libboost-dev libboost-test-dev
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
 )

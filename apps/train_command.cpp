@@ -40,6 +40,7 @@ struct train_options {
   std::string backend = "gloo";
   int timeout_ms = 30000;
   int grace_ms = 5000;
+  bool debug = false;
   std::string run_id;
   std::vector<std::string> program;  ///< the program and its own arguments
 };
@@ -224,6 +225,7 @@ int run_train(const train_options& options) {
       "TROUPE_RUN_ID=" + run_id,
       "TROUPE_BACKEND=" + options.backend,
       "TROUPE_COLLECTIVE_TIMEOUT_MS=" + std::to_string(options.timeout_ms),
+      std::string{"TROUPE_DEBUG_COLLECTIVES="} + (options.debug ? "1" : "0"),
     };
     auto process = child_process::spawn(argv, {}, env);
     if (!process) {
@@ -254,6 +256,8 @@ command_runner add_train_command(CLI::App& app) {
                   "per-collective and rendezvous timeout passed to the ranks")
     ->capture_default_str()
     ->check(CLI::Range(1, 24 * 3600 * 1000));
+  cmd->add_flag("--debug-collectives", options->debug,
+               "ranks compare a fingerprint of every collective and report a desync");
   cmd->add_option("--grace-ms", options->grace_ms,
                   "after a rank fails, how long the others may run before SIGKILL")
     ->capture_default_str()

@@ -1,6 +1,8 @@
 #include "actors/training/distributed_data_parallel.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <unordered_set>
@@ -261,6 +263,39 @@ void ddp_engine::after_forward(const torch::Tensor& output) {
       }
   }
   caf::anon_send(d.reducer, begin_atom::value, std::move(unused));
+}
+
+caf::expected<int> ddp_engine::count_active_ranks(bool has_data) {
+  float flag = has_data ? 1.0f : 0.0f;
+  auto err = impl_->group->allreduce(&flag, 1, dtype::float32, collectives::reduce_op::sum)->wait();
+  if (err)
+    return err;
+  return static_cast<int>(std::lround(flag));
+}
+
+caf::error ddp_engine::shadow_iteration() {
+  auto& d = *impl_;
+  if (d.options.broadcast_buffers && !d.buffers.empty())
+    if (auto err = broadcast_tensors(*d.group, d.buffers, 0))
+      return err;
+  for (size_t b = 0; b < d.buckets.size(); ++b) {
+    d.buckets[b].zero_();
+    if (auto err = d.launch_bucket(b)->wait())
+      return err;
+    d.options.hook->finish(b, d.buckets[b]);
+  }
+  return caf::none;
+}
+
+caf::error ddp_engine::sync_final_model(int64_t my_iterations) {
+  auto& d = *impl_;
+  std::vector<int64_t> counts(static_cast<size_t>(d.group->size()));
+  if (auto err = d.group->allgather(&my_iterations, counts.data(), sizeof(int64_t))->wait())
+    return err;
+  auto source = static_cast<int>(std::max_element(counts.begin(), counts.end()) - counts.begin());
+  std::vector<torch::Tensor> state = d.params;
+  state.insert(state.end(), d.buffers.begin(), d.buffers.end());
+  return broadcast_tensors(*d.group, state, source);
 }
 
 } // namespace troupe::training

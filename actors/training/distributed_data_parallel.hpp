@@ -20,6 +20,7 @@
 
 #include "actors/training/bucket_assignment.hpp"
 #include "actors/training/comm_hook.hpp"
+#include "messages/errors.hpp"
 #include "runtime/collectives/process_group.hpp"
 
 namespace troupe::training {
@@ -72,6 +73,20 @@ public:
   int rebuilds() const { return rebuilds_; }
 
   const std::vector<std::string>& parameter_names() const { return names_; }
+
+  // -- uneven inputs (join) ---------------------------------------------------
+
+  /// Every rank, before each iteration while joined: how many ranks still
+  /// have data (`has_data` is this rank's answer).
+  caf::expected<int> count_active_ranks(bool has_data);
+
+  /// Matches the collectives of one synchronized iteration of the others
+  /// (buffer broadcast, every bucket's allreduce) with zero gradients.
+  caf::error shadow_iteration();
+
+  /// Copies the parameters and buffers of the rank that trained the most
+  /// iterations to every rank (the others' models are stale after joining).
+  caf::error sync_final_model(int64_t my_iterations);
 
 private:
   ddp_engine() = default;
@@ -126,6 +141,53 @@ public:
   };
 
   no_sync_guard no_sync() { return no_sync_guard{*engine_}; }
+
+  /// Uneven inputs, after PyTorch's Join: every rank calls before_iteration()
+  /// at the start of each of its iterations and finish() after its last;
+  /// finish() keeps matching the others' collectives (with zero gradients,
+  /// divided by the full world size) until every rank is out of data, then
+  /// gives every rank the model of the rank that trained longest.
+  /// REQUIRES: every rank trains at least one iteration.
+  class join_guard {
+  public:
+    explicit join_guard(ddp_engine& e) : engine_(&e) {}
+
+    /// Announces one more iteration of this rank. Throws on failure.
+    void before_iteration() {
+      ++iterations_;
+      if (auto n = engine_->count_active_ranks(true); !n)
+        throw std::runtime_error("DDP join: " + describe(n.error()));
+    }
+
+    /// Shadows the others until all are done, then syncs the final model.
+    caf::error finish() {
+      if (finished_)
+        return caf::none;
+      finished_ = true;
+      for (;;) {
+        auto active = engine_->count_active_ranks(false);
+        if (!active)
+          return active.error();
+        if (*active == 0)
+          break;
+        ++shadowed_;
+        if (auto err = engine_->shadow_iteration())
+          return err;
+      }
+      return engine_->sync_final_model(iterations_);
+    }
+
+    /// Iterations this rank shadowed after running out of data.
+    int64_t shadowed() const { return shadowed_; }
+
+  private:
+    ddp_engine* engine_;
+    int64_t iterations_ = 0;
+    int64_t shadowed_ = 0;
+    bool finished_ = false;
+  };
+
+  join_guard join() { return join_guard{*engine_}; }
 
   ModuleHolder& module() { return module_; }
   ddp_engine& engine() { return *engine_; }

@@ -1,7 +1,10 @@
 #include "runtime/collectives/make_process_group.hpp"
 
+#include "runtime/collectives/checked_process_group.hpp"
+
 #include "messages/errors.hpp"
 #include "runtime/collectives/gloo_process_group.hpp"
+#include "runtime/collectives/ucx_process_group.hpp"
 
 namespace troupe::collectives {
 
@@ -11,7 +14,7 @@ const std::vector<std::string>& known_backends() {
 }
 
 caf::error check_backend(const std::string& backend) {
-  if (backend == "gloo")
+  if (backend == "gloo" || backend == "ucx")
     return caf::none;
   for (auto& name : known_backends())
     if (name == backend)
@@ -27,10 +30,21 @@ caf::expected<std::unique_ptr<process_group>>
 make_process_group(caf::actor_system& sys, const rendezvous_info& info) {
   if (auto err = check_backend(info.backend))
     return err;
-  auto group = gloo_process_group::make(sys, info);
-  if (!group)
-    return group.error();
-  return std::unique_ptr<process_group>{std::move(*group)};
+  std::unique_ptr<process_group> result;
+  if (info.backend == "ucx") {
+    auto group = ucx_process_group::make(sys, info);
+    if (!group)
+      return group.error();
+    result = std::move(*group);
+  } else {
+    auto group = gloo_process_group::make(sys, info);
+    if (!group)
+      return group.error();
+    result = std::move(*group);
+  }
+  if (info.debug)
+    result = make_checked_process_group(std::move(result));
+  return result;
 }
 
 } // namespace troupe::collectives

@@ -77,6 +77,7 @@ struct rendezvous_info {
   std::string backend = "gloo";
   std::string interface_host = "127.0.0.1";  ///< address this rank listens on
   std::chrono::milliseconds timeout{30000};  ///< per collective and for meeting
+  bool debug = false;  ///< TROUPE_DEBUG_COLLECTIVES=1: fingerprint every collective
 };
 
 /// Reads rendezvous_info from the environment; invalid_config naming the

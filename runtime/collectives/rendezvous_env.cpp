@@ -91,6 +91,8 @@ caf::expected<rendezvous_info> rendezvous_from_env() {
       return ms.error();
     info.timeout = std::chrono::milliseconds{*ms};
   }
+  if (auto text = env("TROUPE_DEBUG_COLLECTIVES"))
+    info.debug = *text == "1";
   return info;
 }
 

@@ -7,9 +7,10 @@ using namespace troupe;
 
 namespace {
 
-test::command_result train(int nproc, const std::string& mode) {
+test::command_result train(int nproc, const std::string& mode,
+                           const std::string& launcher_flags = "--backend gloo") {
   return test::run_command("timeout 120 " + test::troupe_binary() + " train --nproc "
-                           + std::to_string(nproc) + " --backend gloo -- " + DDP_WORKER
+                           + std::to_string(nproc) + " " + launcher_flags + " -- " + DDP_WORKER
                            + " " + mode);
 }
 
@@ -63,4 +64,28 @@ BOOST_AUTO_TEST_CASE(fp16_compression_stays_close_to_full_precision) {
   auto r = train(2, "fp16");
   BOOST_TEST(r.status == 0, r.output);
   BOOST_TEST(count(r.output, "ddp ok: fp16") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(uneven_inputs_join_without_hanging_and_end_with_one_model) {
+  auto r = train(3, "join");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: join") == 3u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(debug_mode_reports_a_collective_desync_naming_both_calls) {
+  auto r = train(2, "desync");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: desync") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(ddp_runs_over_ucx_too) {
+  auto r = train(2, "equivalence", "--backend ucx");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: equivalence") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(debug_mode_finds_no_desync_in_correct_training) {
+  auto r = train(2, "equivalence", "--backend gloo --debug-collectives");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: equivalence") == 2u, r.output);
 }

@@ -10,6 +10,7 @@
 
 #include "actors/training/distributed_data_parallel.hpp"
 #include "messages/errors.hpp"
+#include "runtime/collectives/checked_process_group.hpp"
 #include "runtime/collectives/make_process_group.hpp"
 #include "runtime/node.hpp"
 
@@ -97,6 +98,61 @@ bool identical_across_ranks(collectives::process_group& group, Net& model) {
   return true;
 }
 
+// Debug mode: rank 0 allreduces 10 floats where the others allreduce 20;
+// every rank must get an error naming both calls, not a hang.
+int run_desync(collectives::process_group& group) {
+  auto checked = collectives::make_checked_process_group(
+    std::unique_ptr<collectives::process_group>(&group));
+  std::vector<float> data(20, 1.0f);
+  auto count = group.rank() == 0 ? size_t{10} : size_t{20};
+  auto err = checked->allreduce(data.data(), count, dtype::float32,
+                                collectives::reduce_op::sum)->wait();
+  (void) checked.release();  // `group` is not ours to delete
+  if (!err)
+    return fail("mismatched allreduces were not detected");
+  auto text = describe(err);
+  std::cout << "error: " << text << std::endl;
+  if (text.find("collective desync at operation 1") == std::string::npos
+      || text.find("allreduce(10 float32, sum)") == std::string::npos
+      || text.find("allreduce(20 float32, sum)") == std::string::npos)
+    return fail("the desync error does not name both calls");
+  std::cout << "ddp ok: desync" << std::endl;
+  return 0;
+}
+
+// Uneven inputs: rank r has 3 + 2r batches. Nobody hangs, the ranks with
+// fewer batches shadow the others, and all end with the same model.
+int run_join(collectives::process_group& group, caf::actor_system& sys,
+             std::shared_ptr<collectives::process_group> shared_group, Net& model,
+             const ddp_options& options) {
+  auto ddp = distributed_data_parallel<Net>::make(model, shared_group, sys, options);
+  if (!ddp)
+    return fail(describe(ddp.error()));
+  auto& wrapped = **ddp;
+  torch::optim::SGD optimizer{model->parameters(), torch::optim::SGDOptions{0.1}};
+  auto rank = group.rank();
+  int batches = 3 + 2 * rank;
+  auto join = wrapped.join();
+  for (int i = 0; i < batches; ++i) {
+    auto [x, y] = full_batch(8, 100 * rank + i);
+    join.before_iteration();
+    optimizer.zero_grad();
+    torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
+    optimizer.step();
+  }
+  if (auto err = join.finish())
+    return fail("join failed: " + describe(err));
+  auto expected_shadows = 2 * (group.size() - 1 - rank);
+  std::cout << "rank " << rank << " shadowed " << join.shadowed() << std::endl;
+  if (join.shadowed() != expected_shadows)
+    return fail("shadowed " + std::to_string(join.shadowed()) + " iterations, expected "
+                + std::to_string(expected_shadows));
+  if (!identical_across_ranks(group, model))
+    return fail("models differ after join");
+  std::cout << "ddp ok: join" << std::endl;
+  return 0;
+}
+
 int run(const std::string& mode, collectives::process_group& group, caf::actor_system& sys) {
   const int64_t b = 8;  // rows per rank
   auto rank = group.rank();
@@ -123,6 +179,10 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
     return 0;
   }
   auto shared_group = std::shared_ptr<collectives::process_group>(&group, [](auto*) {});
+  if (mode == "join")
+    return run_join(group, sys, shared_group, model, options);
+  if (mode == "desync")
+    return run_desync(group);
   auto ddp = distributed_data_parallel<Net>::make(model, shared_group, sys, options);
   if (!ddp)
     return fail(describe(ddp.error()));

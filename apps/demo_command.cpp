@@ -3,6 +3,7 @@
 // node killed with SIGKILL and seen down by the others.
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -29,6 +30,7 @@ struct demo_options {
   size_t pipelined = 20000;
   size_t window = 64;
   size_t tensor_mib = 64;
+  int train_epochs = 8;
   bool keep_dir = false;
 };
 
@@ -56,6 +58,52 @@ bool has_member(const member_list& members, const std::string& name) {
   return false;
 }
 
+// Step 7: `troupe train --nproc 2` runs the DDP digits example; the digits
+// come from Debian's python3-sklearn.
+caf::error train_digits(const std::string& dir, const demo_options& options) {
+  std::cout << "[7/7] training an MLP on the digits data set with DDP over 2 ranks\n";
+  auto apps = std::filesystem::path{self_executable()}.parent_path();
+  auto trainer = (apps / "troupe-digits-ddp").string();
+  auto csv = dir + "/digits.csv";
+  auto export_log = dir + "/digits-export.log";
+  auto exporter = child_process::spawn(
+    {"/usr/bin/python3", "-c",
+     "import sys\nfrom sklearn.datasets import load_digits\nd = load_digits()\n"
+     "f = open(sys.argv[1], 'w')\n"
+     "for x, y in zip(d.data.astype(int), d.target):\n"
+     "    f.write(','.join(map(str, list(x) + [int(y)])) + '\\n')\n",
+     csv},
+    export_log);
+  if (!exporter)
+    return exporter.error();
+  if (exporter->wait_for(60s).value_or(-1) != 0)
+    return make_error(errc::unavailable,
+                      "exporting the digits failed (is python3-sklearn installed?), see "
+                        + export_log);
+  auto train_log = dir + "/train.log";
+  auto run = child_process::spawn({self_executable(), "train", "--nproc", "2", "--", trainer,
+                                   "--data", csv, "--epochs",
+                                   std::to_string(options.train_epochs)},
+                                  train_log);
+  if (!run)
+    return run.error();
+  auto status = run->wait_for(300s);
+  std::ifstream in{train_log};
+  double accuracy = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("epoch ", 0) == 0 || line.rfind("final ", 0) == 0)
+      std::cout << "      " << line << "\n";
+    if (line.rfind("final accuracy ", 0) == 0)
+      accuracy = std::stod(line.substr(15));
+  }
+  if (status.value_or(-1) != 0)
+    return make_error(errc::unavailable, "troupe train failed, see " + train_log);
+  if (accuracy < 0.9)
+    return make_error(errc::invalid_argument,
+                      "held-out accuracy " + std::to_string(accuracy) + " is below 0.9");
+  return caf::none;
+}
+
 int fail(const std::string& step, const caf::error& err) {
   std::cerr << "troupe demo: " << step << " failed: " << describe(err) << "\n";
   return exit_failure;
@@ -71,7 +119,7 @@ int run_demo(const demo_options& options) {
   int rc = exit_failure;
   {
     local_cluster cluster{self_executable(), dir};
-    std::cout << "[1/6] starting 3 node processes on loopback (logs in " << dir << ")\n";
+    std::cout << "[1/7] starting 3 node processes on loopback (logs in " << dir << ")\n";
     for (auto& [name, service] : {std::pair{"a", ""}, std::pair{"b", "echo"},
                                   std::pair{"c", "echo=echo-c"}}) {
       std::vector<std::string> args;
@@ -91,7 +139,7 @@ int run_demo(const demo_options& options) {
     if (!client)
       return fail("connecting to the seed", client.error());
 
-    std::cout << "[2/6] membership as seen by the seed\n";
+    std::cout << "[2/7] membership as seen by the seed\n";
     auto formed = wait_for_members(
       *client, [](const member_list& m) { return m.size() == 3; }, 10s);
     if (!formed)
@@ -102,7 +150,7 @@ int run_demo(const demo_options& options) {
     for (auto& m : *members)
       std::cout << fmt::format("      {} at {}:{}\n", m.name, m.host, m.port);
 
-    std::cout << "[3/6] looking up 'echo' in the cluster directory\n";
+    std::cout << "[3/7] looking up 'echo' in the cluster directory\n";
     caf::expected<echo_actor> echo = make_error(errc::not_found, "not yet");
     for (auto start = clock_type::now(); clock_type::now() - start < 5s;
          std::this_thread::sleep_for(20ms))
@@ -123,7 +171,7 @@ int run_demo(const demo_options& options) {
         return fail("the typed echo request", err);
     }
 
-    std::cout << "[4/6] typed round trips from a client actor to node b\n";
+    std::cout << "[4/7] typed round trips from a client actor to node b\n";
     auto target = caf::actor_cast<caf::actor>(*echo);
     auto sequential = run_echo_load(sys, target, options.round_trips, 1, 5s, 60s);
     if (!sequential || sequential->errors > 0)
@@ -141,7 +189,7 @@ int run_demo(const demo_options& options) {
     std::cout << fmt::format("      {} pipelined (window {}): {:.0f} round trips/s\n",
                              pipelined->completed, options.window, pipelined->per_second());
 
-    std::cout << fmt::format("[5/6] uploading a {} MiB tensor in {} MiB chunks\n",
+    std::cout << fmt::format("[5/7] uploading a {} MiB tensor in {} MiB chunks\n",
                              options.tensor_mib, default_chunk_bytes >> 20);
     {
       auto elements = static_cast<int64_t>(options.tensor_mib << 20) / 4;
@@ -168,7 +216,7 @@ int run_demo(const demo_options& options) {
                                last.received, ms, options.tensor_mib / (ms / 1000.0));
     }
 
-    std::cout << "[6/6] killing node c with SIGKILL\n";
+    std::cout << "[6/7] killing node c with SIGKILL\n";
     cluster.signal("c", SIGKILL);
     auto noticed = wait_for_members(
       *client, [](const member_list& m) { return !has_member(m, "c"); }, 10s);
@@ -182,6 +230,8 @@ int run_demo(const demo_options& options) {
                              *noticed, echo_c_gone ? "is gone" : "is STILL listed");
     if (!echo_c_gone)
       return fail("dropping the dead node's names", make_error(errc::invalid_argument, "echo-c listed"));
+    if (auto err = train_digits(dir, options))
+      return fail("training the digits MLP", err);
     std::cout << "demo finished: all steps passed\n";
     rc = exit_ok;
   }
@@ -205,6 +255,8 @@ command_runner add_demo_command(CLI::App& app) {
     ->check(CLI::Range(1, 100000));
   cmd->add_option("--tensor-mib", options->tensor_mib, "size of the uploaded tensor in MiB")
     ->check(CLI::Range(1, 4096));
+  cmd->add_option("--train-epochs", options->train_epochs, "epochs of the digits training step")
+    ->check(CLI::Range(1, 1000));
   cmd->add_flag("--keep-dir", options->keep_dir, "keep the nodes' logs after the demo");
   return [options] { return run_demo(*options); };
 }

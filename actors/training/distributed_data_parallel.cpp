@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <sstream>
 #include <unordered_set>
 
@@ -13,6 +14,7 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 
 #include "actors/training/bucket_reducer.hpp"
+#include "actors/training/ddp_trace.hpp"
 #include "actors/training/parameter_sync.hpp"
 #include "messages/errors.hpp"
 
@@ -44,6 +46,8 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
   std::atomic<bool> finalize_queued{false};
   std::vector<bool> unused_this_pass;
   bool first_pass_done = false;
+  std::shared_ptr<ddp_trace> trace;  // only when options.trace_path is set
+  ddp_trace::clock_type::time_point backward_start;
 
   torch::Tensor slot(size_t i) {
     auto& s = slots[i];
@@ -76,7 +80,16 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
   }
 
   collectives::work_ptr launch_bucket(size_t b) {
-    return options.hook->launch(b, buckets[b], *group);
+    auto work = options.hook->launch(b, buckets[b], *group);
+    if (trace) {
+      auto start = ddp_trace::clock_type::now();
+      auto bytes = buckets[b].numel() * 4;
+      work->on_done([t = trace, b, bytes, start](const caf::error&) {
+        t->span("bucket " + std::to_string(b) + " (" + std::to_string(bytes >> 10) + " KiB)",
+                "comm", start, ddp_trace::clock_type::now());
+      });
+    }
+    return work;
   }
 
   void install_hooks() {
@@ -105,9 +118,11 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
       slot(i).copy_(grad.reshape({-1}));
     else
       slot(i).zero_();
-    if (!finalize_queued.exchange(true))
+    if (!finalize_queued.exchange(true)) {
+      backward_start = ddp_trace::clock_type::now();
       torch::autograd::Engine::get_default_engine().queue_callback(
         [self = shared_from_this()] { self->finalize(); });
+    }
     caf::anon_send(reducer, grad_ready_atom::value, static_cast<uint64_t>(i));
   }
 
@@ -139,6 +154,9 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
         grad.copy_(reduced);
       }
     }
+    if (trace)
+      trace->span("backward + reduction", "compute", backward_start,
+                  ddp_trace::clock_type::now());
     if (!first_pass_done) {
       first_pass_done = true;
       if (options.rebuild_buckets)
@@ -213,12 +231,20 @@ ddp_engine::make(std::shared_ptr<torch::nn::Module> module,
   state.insert(state.end(), d.buffers.begin(), d.buffers.end());
   if (auto err = broadcast_tensors(*d.group, state, 0))
     return err;
+  if (!d.options.trace_path.empty())
+    d.trace = std::make_shared<ddp_trace>(d.group->rank());
   d.build_buckets(reverse_order(d.params.size()));
   d.install_hooks();
   return self;
 }
 
 ddp_engine::~ddp_engine() {
+  if (impl_ && impl_->trace) {
+    // Written when the user is done with DDP; a collective still in flight
+    // keeps its own reference and its span is simply not in the file.
+    if (auto err = impl_->trace->write(impl_->options.trace_path))
+      std::cerr << "DDP: " << describe(err) << std::endl;
+  }
   if (impl_ && impl_->reducer)
     caf::anon_send_exit(impl_->reducer, caf::exit_reason::user_shutdown);
   if (impl_)

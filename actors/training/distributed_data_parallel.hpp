@@ -40,6 +40,9 @@ struct ddp_options {
   std::shared_ptr<comm_hook> hook;
   /// Bound on waiting for the last bucket at the end of backward.
   std::chrono::milliseconds timeout{120000};
+  /// If set, a Chrome trace of backward passes and bucket collectives is
+  /// written here when the DDP object is destroyed (see ddp_trace.hpp).
+  std::string trace_path;
 };
 
 /// The part of DDP that does not depend on the module's type.

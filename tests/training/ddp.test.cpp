@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE ddp
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+
 #include "tests/support/test_support.hpp"
 
 using namespace troupe;
@@ -88,4 +90,22 @@ BOOST_AUTO_TEST_CASE(debug_mode_finds_no_desync_in_correct_training) {
   auto r = train(2, "equivalence", "--backend gloo --debug-collectives");
   BOOST_TEST(r.status == 0, r.output);
   BOOST_TEST(count(r.output, "ddp ok: equivalence") == 2u, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_chrome_trace_shows_each_bucket_and_backward_pass) {
+  test::temp_dir dir;
+  auto prefix = dir.file("trace");
+  auto r = test::run_command("DDP_TRACE=" + prefix + " timeout 120 " + test::troupe_binary()
+                             + " train --nproc 2 -- " + DDP_WORKER + " equivalence");
+  BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+  for (auto rank : {"0", "1"}) {
+    std::ifstream in{prefix + "." + rank + ".json"};
+    BOOST_REQUIRE_MESSAGE(in, "no trace for rank " << rank);
+    std::string text{std::istreambuf_iterator<char>{in}, {}};
+    BOOST_TEST(text.find("\"traceEvents\"") != std::string::npos);
+    // 5 steps: 5 backward spans, and every step reduces every bucket.
+    BOOST_TEST(count(text, "\"backward + reduction\"") == 5u);
+    BOOST_TEST(count(text, "\"name\":\"bucket 0 (") >= 5u);
+    BOOST_TEST(count(text, "\"ph\":\"X\"") >= 15u);
+  }
 }

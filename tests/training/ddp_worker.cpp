@@ -168,6 +168,8 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
   options.find_unused_parameters = mode == "unused";
   if (mode == "fp16")
     options.hook = make_fp16_compression_hook();
+  if (const char* trace = std::getenv("DDP_TRACE"))
+    options.trace_path = std::string{trace} + "." + std::to_string(rank) + ".json";
   if (mode == "mismatch") {
     auto ddp = distributed_data_parallel<Net>::make(model, std::shared_ptr<collectives::process_group>(&group, [](auto*) {}), sys, options);
     if (ddp)

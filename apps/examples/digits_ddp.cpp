@@ -1,4 +1,4 @@
-// troupe-digits-ddp: trains an MLP on the digits data set (8x8 images, the
+// troupe-digits-ddp: trains an MLP (or, with --model cnn, a small CNN) on the digits data set (8x8 images, the
 // copy that scikit-learn ships, exported as CSV: 64 pixel values then the
 // label per line). Started by `troupe train --nproc N` it trains with DDP,
 // each rank on its share of every global batch; started alone it trains
@@ -34,6 +34,7 @@ struct options {
   double lr = 0.05;
   int64_t hidden = 128;
   uint64_t seed = 7;
+  std::string model = "mlp";
 };
 
 struct dataset {
@@ -84,6 +85,25 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
+// A small CNN on the 8x8 images: two 3x3 convolutions, a 2x2 max-pool.
+struct CnnImpl : torch::nn::Module {
+  CnnImpl() {
+    conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 3).padding(1)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 3).padding(1)));
+    fc1 = register_module("fc1", torch::nn::Linear(32 * 4 * 4, 64));
+    fc2 = register_module("fc2", torch::nn::Linear(64, 10));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    x = x.view({-1, 1, 8, 8});
+    x = torch::relu(conv1->forward(x));
+    x = torch::max_pool2d(torch::relu(conv2->forward(x)), 2);
+    return fc2->forward(torch::relu(fc1->forward(x.flatten(1))));
+  }
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(Cnn);
+
 // A permutation of 0..n-1 that every rank computes alike.
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
   std::vector<int64_t> p(static_cast<size_t>(n));
@@ -99,8 +119,9 @@ torch::Tensor rows(const torch::Tensor& t, const std::vector<int64_t>& idx, size
   return t.index_select(0, torch::tensor(part, torch::kInt64));
 }
 
-int train(const options& o, const dataset& data, std::shared_ptr<collectives::process_group> group,
-          caf::actor_system* sys) {
+template <class Model>
+int train(Model model, const options& o, const dataset& data,
+          std::shared_ptr<collectives::process_group> group, caf::actor_system* sys) {
   int rank = group ? group->rank() : 0;
   int world = group ? group->size() : 1;
   if (o.batch % world != 0) {
@@ -108,11 +129,9 @@ int train(const options& o, const dataset& data, std::shared_ptr<collectives::pr
               << " ranks\n";
     return 2;
   }
-  torch::manual_seed(o.seed);
-  Mlp model{o.hidden};
-  std::unique_ptr<distributed_data_parallel<Mlp>> ddp;
+  std::unique_ptr<distributed_data_parallel<Model>> ddp;
   if (group) {
-    auto made = distributed_data_parallel<Mlp>::make(model, group, *sys);
+    auto made = distributed_data_parallel<Model>::make(model, group, *sys);
     if (!made) {
       std::cerr << "troupe-digits-ddp: " << describe(made.error()) << "\n";
       return 1;
@@ -146,7 +165,7 @@ int train(const options& o, const dataset& data, std::shared_ptr<collectives::pr
       auto loss = torch::nn::functional::cross_entropy(forward(x), y);
       loss.backward();
       optimizer.step();
-      loss_sum += loss.item<double>();
+      loss_sum += loss.template item<double>();
       ++batches;
     }
     // The global loss: the mean over ranks of their local means.
@@ -161,7 +180,7 @@ int train(const options& o, const dataset& data, std::shared_ptr<collectives::pr
     {
       torch::NoGradGuard no_grad;
       auto predicted = model->forward(test_x).argmax(1);
-      accuracy = predicted.eq(test_y).to(torch::kFloat64).mean().item<double>();
+      accuracy = predicted.eq(test_y).to(torch::kFloat64).mean().template item<double>();
     }
     if (rank == 0)
       std::cout << fmt::format("epoch {} loss {:.6f} accuracy {:.4f}", epoch, mean_loss, accuracy)
@@ -170,6 +189,15 @@ int train(const options& o, const dataset& data, std::shared_ptr<collectives::pr
   if (rank == 0)
     std::cout << fmt::format("final accuracy {:.4f}", accuracy) << std::endl;
   return 0;
+}
+
+// Builds the chosen model (seeded alike on every rank) and trains it.
+int train_model(const options& o, const dataset& data,
+                std::shared_ptr<collectives::process_group> group, caf::actor_system* sys) {
+  torch::manual_seed(o.seed);
+  if (o.model == "cnn")
+    return train(Cnn{}, o, data, std::move(group), sys);
+  return train(Mlp{o.hidden}, o, data, std::move(group), sys);
 }
 
 } // namespace
@@ -183,6 +211,7 @@ int main(int argc, char** argv) {
   app.add_option("--lr", o.lr);
   app.add_option("--hidden", o.hidden)->check(CLI::Range(1, 4096));
   app.add_option("--seed", o.seed);
+  app.add_option("--model", o.model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(1);
   auto data = load_csv(o.data);
@@ -191,7 +220,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!std::getenv("TROUPE_RANK"))
-    return train(o, *data, nullptr, nullptr);
+    return train_model(o, *data, nullptr, nullptr);
   auto info = collectives::rendezvous_from_env();
   if (!info) {
     std::cerr << "troupe-digits-ddp: " << describe(info.error()) << "\n";
@@ -204,5 +233,5 @@ int main(int argc, char** argv) {
     std::cerr << "troupe-digits-ddp: " << describe(group.error()) << "\n";
     return 1;
   }
-  return train(o, *data, std::move(*group), &sys);
+  return train_model(o, *data, std::move(*group), &sys);
 }

@@ -46,26 +46,41 @@ std::pair<std::vector<double>, double> parse(const std::string& output) {
   return {losses, accuracy};
 }
 
-} // namespace
-
-BOOST_AUTO_TEST_CASE(two_ranks_follow_the_loss_curve_of_local_training_and_pass_90_percent) {
-  test::temp_dir dir;
-  auto data = export_digits(dir);
-  auto local = test::run_command("timeout 120 " + std::string{DIGITS_DDP} + " --data " + data);
+// Trains `model` locally and with 2 ranks; the loss curves must agree to
+// 1e-4 for `strict_epochs` epochs, and within 25 % after that: a
+// convolution's backward sums in another order for half the batch, and SGD
+// amplifies that float rounding over the epochs.
+void check_model(const std::string& model, const std::string& data, size_t strict_epochs) {
+  auto args = std::string{" --data "} + data + " --model " + model;
+  auto local = test::run_command("timeout 120 " + std::string{DIGITS_DDP} + args);
   BOOST_REQUIRE_MESSAGE(local.status == 0, local.output);
   auto ddp = test::run_command("timeout 120 " + test::troupe_binary() + " train --nproc 2 -- "
-                               + DIGITS_DDP + " --data " + data);
+                               + DIGITS_DDP + args);
   BOOST_REQUIRE_MESSAGE(ddp.status == 0, ddp.output);
   auto [local_losses, local_accuracy] = parse(local.output);
   auto [ddp_losses, ddp_accuracy] = parse(ddp.output);
   BOOST_REQUIRE(local_losses.size() == 12u);
   BOOST_REQUIRE(ddp_losses.size() == local_losses.size());
   for (size_t e = 0; e < local_losses.size(); ++e)
-    BOOST_TEST(std::abs(ddp_losses[e] - local_losses[e]) <= 1e-4 * local_losses[e],
-               "epoch " << e << ": ddp " << ddp_losses[e] << " local " << local_losses[e]);
+    BOOST_TEST(std::abs(ddp_losses[e] - local_losses[e])
+                 <= (e < strict_epochs ? 1e-4 : 0.25) * local_losses[e],
+               model << " epoch " << e << ": ddp " << ddp_losses[e] << " local "
+                     << local_losses[e]);
   BOOST_TEST(local_losses.back() < local_losses.front() / 5);  // it learned
-  BOOST_TEST(ddp_accuracy > 0.9);
-  BOOST_TEST(local_accuracy > 0.9);
+  BOOST_TEST(ddp_accuracy > 0.9, model << " accuracy " << ddp_accuracy);
+  BOOST_TEST(local_accuracy > 0.9, model << " accuracy " << local_accuracy);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_mlp_on_two_ranks_follows_local_training_and_passes_90_percent) {
+  test::temp_dir dir;
+  check_model("mlp", export_digits(dir), 12);
+}
+
+BOOST_AUTO_TEST_CASE(a_cnn_on_two_ranks_follows_local_training_and_passes_90_percent) {
+  test::temp_dir dir;
+  check_model("cnn", export_digits(dir), 4);
 }
 
 BOOST_AUTO_TEST_CASE(a_malformed_data_file_is_refused_naming_the_line) {

@@ -25,7 +25,8 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 struct bench_options {
-  std::string mode = "ddp";  // ddp, nosync, local, allreduce_only
+  std::string mode = "ddp";  // ddp, nosync, local, allreduce_only, allreduce
+  double size_mib = 16;      // allreduce: message size
   double bucket_mb = 25;
   int iters = 100;
   int warmup = 10;
@@ -71,7 +72,8 @@ std::vector<double> time_loop(const bench_options& o, Step step) {
 int main(int argc, char** argv) {
   bench_options o;
   CLI::App app{"One rank of the Troupe DDP benchmark (run it under troupe train)"};
-  app.add_option("--mode", o.mode, "ddp, nosync, local or allreduce_only");
+  app.add_option("--mode", o.mode, "ddp, nosync, local, allreduce_only, or allreduce (--size-mib)");
+  app.add_option("--size-mib", o.size_mib, "message size of --mode allreduce");
   app.add_option("--bucket-mb", o.bucket_mb, "bucket cap in MiB");
   app.add_option("--iters", o.iters);
   app.add_option("--warmup", o.warmup);
@@ -86,9 +88,11 @@ int main(int argc, char** argv) {
   auto model = make_model(o);
   auto rank = 0;
   auto gen = at::detail::createCPUGenerator(1234);
-  std::shared_ptr<collectives::process_group> group;
+  // Declared before the group: the group must die first, for it may still
+  // hold handles into the actor system (the rendezvous store).
   std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<collectives::process_group> group;
   if (o.mode != "local") {
     auto info = collectives::rendezvous_from_env();
     if (!info) {
@@ -110,7 +114,14 @@ int main(int argc, char** argv) {
   auto y = torch::randint(0, o.out, {o.batch}, gen);
   std::vector<double> times;
   size_t buckets = 0;
-  if (o.mode == "allreduce_only") {
+  if (o.mode == "allreduce") {
+    auto n = std::max<int64_t>(1, static_cast<int64_t>(o.size_mib * (1 << 20) / 4));
+    auto buffer = torch::randn({n});
+    times = time_loop(o, [&] {
+      group->allreduce(buffer.data_ptr(), static_cast<size_t>(n), dtype::float32,
+                       collectives::reduce_op::sum)->wait();
+    });
+  } else if (o.mode == "allreduce_only") {
     int64_t n = 0;
     for (auto& p : model->parameters())
       n += p.numel();
@@ -153,7 +164,9 @@ int main(int argc, char** argv) {
     group->barrier()->wait();
   if (rank == 0) {
     auto mean = std::accumulate(times.begin(), times.end(), 0.0) / std::max<size_t>(1, times.size());
-    std::cout << "{\"impl\":\"troupe\",\"mode\":\"" << o.mode << "\",\"bucket_mb\":" << o.bucket_mb
+    std::cout << "{\"impl\":\"troupe\",\"backend\":\"" << (group ? group->backend() : "none")
+              << "\",\"mode\":\"" << o.mode << "\",\"size_mib\":" << o.size_mib
+              << ",\"bucket_mb\":" << o.bucket_mb
               << ",\"buckets\":" << buckets << ",\"median_ms\":" << median(times)
               << ",\"mean_ms\":" << mean << ",\"n\":" << times.size() << "}" << std::endl;
   }

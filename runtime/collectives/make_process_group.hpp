@@ -23,6 +23,8 @@ caf::error check_backend(const std::string& backend);
 
 /// Joins the group `info` describes with the backend it names. Blocks until
 /// every rank has met (bounded by info.timeout) or fails naming the cause.
+/// REQUIRES: the group is destroyed before `sys` (it may hold handles into it;
+/// the other order makes the actor system's destructor wait forever).
 caf::expected<std::unique_ptr<process_group>>
 make_process_group(caf::actor_system& sys, const rendezvous_info& info);
 

@@ -135,58 +135,25 @@ gloo_process_group::gloo_process_group(std::shared_ptr<gloo::Context> context,
     rank_(context_->rank),
     size_(context_->size),
     timeout_(timeout) {
-  worker_ = std::thread{[this] { run_worker(); }};
+  worker_ = std::make_unique<serial_worker>();
 }
 
-gloo_process_group::~gloo_process_group() {
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    stopping_ = true;
-  }
-  wakeup_.notify_all();
-  if (worker_.joinable())
-    worker_.join();
-}
-
-// -- the worker ---------------------------------------------------------------
+gloo_process_group::~gloo_process_group() = default;  // worker_ drains first
 
 work_ptr gloo_process_group::enqueue(std::string name, std::function<void(uint32_t)> run) {
-  auto result = std::make_shared<completion_work>();
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    queue_.push_back(operation{std::move(name), std::move(run), result, next_tag_++});
-  }
-  wakeup_.notify_one();
-  return result;
-}
-
-void gloo_process_group::run_worker() {
-  for (;;) {
-    operation op;
-    {
-      std::unique_lock<std::mutex> guard{mutex_};
-      wakeup_.wait(guard, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty())
-        return;  // stopping, and everything issued has run
-      op = std::move(queue_.front());
-      queue_.pop_front();
+  return worker_->submit([this, name = std::move(name), run = std::move(run)](uint32_t tag) {
+    if (broken_)
+      return make_error(errc::unavailable, name + " refused: the group is broken since an "
+                                                  "earlier operation failed ("
+                                                  + describe(broken_) + ")");
+    try {
+      run(tag);
+      return caf::error{};
+    } catch (const std::exception& e) {  // gloo::IoException, gloo::EnforceNotMet, ...
+      broken_ = error_of(name, e);
     }
-    op.work->complete(execute(op));
-  }
-}
-
-caf::error gloo_process_group::execute(operation& op) {
-  if (broken_)
-    return make_error(errc::unavailable, op.name + " refused: the group is broken since an "
-                                           "earlier operation failed ("
-                                           + describe(broken_) + ")");
-  try {
-    op.run(op.tag);
-    return caf::none;
-  } catch (const std::exception& e) {  // gloo::IoException, gloo::EnforceNotMet, ...
-    broken_ = error_of(op.name, e);
-  }
-  return broken_;
+    return broken_;
+  });
 }
 
 // -- operations ---------------------------------------------------------------

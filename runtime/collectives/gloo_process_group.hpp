@@ -28,6 +28,7 @@
 
 #include "runtime/collectives/completion_work.hpp"
 #include "runtime/collectives/process_group.hpp"
+#include "runtime/collectives/serial_worker.hpp"
 
 namespace gloo {
 class Context;
@@ -62,32 +63,19 @@ public:
   work_ptr barrier() override;
 
 private:
-  /// One issued operation: runs Gloo with its tag, throws what Gloo throws.
-  struct operation {
-    std::string name;  ///< e.g. "allreduce of 1000 float32", for errors
-    std::function<void(uint32_t tag)> run;
-    std::shared_ptr<completion_work> work;
-    uint32_t tag = 0;
-  };
-
   gloo_process_group(std::shared_ptr<gloo::Context> context, std::chrono::milliseconds timeout);
 
+  /// Queues a Gloo call: `run` gets the operation's tag and throws what
+  /// Gloo throws; the first failure breaks the group for good.
   work_ptr enqueue(std::string name, std::function<void(uint32_t tag)> run);
-  void run_worker();
-  caf::error execute(operation& op);
 
   std::shared_ptr<gloo::Context> context_;
   int rank_;
   int size_;
   std::chrono::milliseconds timeout_;
 
-  std::mutex mutex_;
-  std::condition_variable wakeup_;
-  std::deque<operation> queue_;   // guarded by mutex_
-  uint32_t next_tag_ = 0;         // guarded by mutex_
-  bool stopping_ = false;         // guarded by mutex_
-  caf::error broken_;             // first failure; worker thread only
-  std::thread worker_;
+  caf::error broken_;  // first failure; worker thread only
+  std::unique_ptr<serial_worker> worker_;  // last: stops before the rest dies
 };
 
 } // namespace troupe::collectives

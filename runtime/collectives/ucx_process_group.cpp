@@ -147,63 +147,30 @@ ucx_process_group::make(caf::actor_system& sys, const rendezvous_info& info) {
 
 ucx_process_group::ucx_process_group(int rank, int size, std::chrono::milliseconds timeout)
   : rank_(rank), size_(size), timeout_(timeout) {
-  worker_ = std::thread{[this] { run_worker(); }};
+  // UCX objects die on the thread that made them.
+  worker_ = std::make_unique<serial_worker>([this] { mesh_.reset(); });
 }
 
-ucx_process_group::~ucx_process_group() {
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    stopping_ = true;
-  }
-  wakeup_.notify_all();
-  if (worker_.joinable())
-    worker_.join();
-}
-
-// -- the worker ---------------------------------------------------------------
+ucx_process_group::~ucx_process_group() = default;  // worker_ drains first
 
 work_ptr ucx_process_group::enqueue(std::string name, body run) {
-  auto result = std::make_shared<completion_work>();
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    queue_.push_back(operation{std::move(name), std::move(run), result, next_seq_++});
-  }
-  wakeup_.notify_one();
-  return result;
-}
-
-void ucx_process_group::run_worker() {
-  for (;;) {
-    operation op;
-    {
-      std::unique_lock<std::mutex> guard{mutex_};
-      wakeup_.wait(guard, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty())
-        break;  // stopping, and everything issued has run
-      op = std::move(queue_.front());
-      queue_.pop_front();
+  return worker_->submit([this, name = std::move(name), run = std::move(run)](uint32_t seq) {
+    if (broken_)
+      return make_error(errc::unavailable, name + " refused: the group is broken since an "
+                                                  "earlier operation failed ("
+                                                  + describe(broken_) + ")");
+    if (!run) {  // the connect step make() queues first
+      auto mesh = connect_();
+      connect_ = nullptr;
+      if (!mesh)
+        broken_ = mesh.error();
+      else
+        mesh_ = std::move(*mesh);
+      return broken_;
     }
-    op.work->complete(execute(op));
-  }
-  mesh_.reset();  // UCX objects die on the thread that made them
-}
-
-caf::error ucx_process_group::execute(operation& op) {
-  if (broken_)
-    return make_error(errc::unavailable, op.name + " refused: the group is broken since an "
-                                           "earlier operation failed ("
-                                           + describe(broken_) + ")");
-  if (!op.run) {  // the connect step make() queues first
-    auto mesh = connect_();
-    connect_ = nullptr;
-    if (!mesh)
-      broken_ = mesh.error();
-    else
-      mesh_ = std::move(*mesh);
+    broken_ = run(*mesh_, seq, clock::now() + timeout_);
     return broken_;
-  }
-  broken_ = op.run(*mesh_, op.seq, clock::now() + timeout_);
-  return broken_;
+  });
 }
 
 // -- operations ---------------------------------------------------------------

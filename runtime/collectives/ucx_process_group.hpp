@@ -29,6 +29,7 @@
 
 #include "runtime/collectives/completion_work.hpp"
 #include "runtime/collectives/process_group.hpp"
+#include "runtime/collectives/serial_worker.hpp"
 
 namespace troupe::collectives {
 
@@ -67,35 +68,22 @@ private:
   using body = std::function<caf::error(ucx_mesh& mesh, uint32_t seq,
                                         clock::time_point deadline)>;
 
-  struct operation {
-    std::string name;  ///< e.g. "allreduce of 1000 float32", for errors
-    body run;
-    std::shared_ptr<completion_work> work;
-    uint32_t seq = 0;
-  };
-
   ucx_process_group(int rank, int size, std::chrono::milliseconds timeout);
 
+  /// Queues an operation; the first one to run connects the mesh (make()
+  /// queues the connect step first); the first failure breaks the group.
   work_ptr enqueue(std::string name, body run);
-  void run_worker();
-  caf::error execute(operation& op);
 
   int rank_;
   int size_;
   std::chrono::milliseconds timeout_;
-
-  std::mutex mutex_;
-  std::condition_variable wakeup_;
-  std::deque<operation> queue_;   // guarded by mutex_
-  uint32_t next_seq_ = 0;         // guarded by mutex_
-  bool stopping_ = false;         // guarded by mutex_
 
   // Worker thread only. The mesh is made by the first operation that runs
   // (make() queues it) and destroyed as the thread ends.
   std::function<caf::expected<std::unique_ptr<ucx_mesh>>()> connect_;
   std::unique_ptr<ucx_mesh> mesh_;
   caf::error broken_;             // first failure
-  std::thread worker_;
+  std::unique_ptr<serial_worker> worker_;  // last: stops before the rest dies
 };
 
 } // namespace troupe::collectives

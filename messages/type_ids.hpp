@@ -6,6 +6,8 @@
 #include <caf/type_id.hpp>
 
 #include "messages/cluster_types.hpp"
+#include "messages/serving_specs.hpp"
+#include "messages/serving_types.hpp"
 #include "messages/store_types.hpp"
 #include "messages/tensor.hpp"
 #include "messages/tensor_chunks.hpp"
@@ -23,6 +25,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (troupe::tensor_chunk))
   CAF_ADD_TYPE_ID(troupe, (troupe::chunk_ack))
   CAF_ADD_TYPE_ID(troupe, (std::vector<int64_t>))
+  CAF_ADD_TYPE_ID(troupe, (troupe::input_kind))
+  CAF_ADD_TYPE_ID(troupe, (troupe::query_input))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::query_input>))
+  CAF_ADD_TYPE_ID(troupe, (troupe::prediction))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::prediction>))
+  CAF_ADD_TYPE_ID(troupe, (troupe::feedback))
+  CAF_ADD_TYPE_ID(troupe, (troupe::batcher_stats))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::batcher_stats>))
+  CAF_ADD_TYPE_ID(troupe, (troupe::app_spec))
+  CAF_ADD_TYPE_ID(troupe, (troupe::model_spec))
 
 CAF_END_TYPE_ID_BLOCK(troupe)
 

@@ -1,0 +1,52 @@
+// The serving system's actors (after Clipper), from the model outward:
+//
+//   frontend ──predict──▶ app (selection policy, deadline, default output)
+//                           │ cache hit: answer at once
+//                           ▼
+//                         batcher of a model replica (deadline queue, AIMD)
+//                           │ one batch at a time
+//                           ▼
+//                         model container (in-process backend, or a proxy
+//                         for a container process over Cap'n Proto RPC)
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/typed_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/serving_specs.hpp"
+#include "messages/serving_types.hpp"
+
+namespace troupe {
+
+using predict_atom = caf::atom_constant<caf::atom("t_predict")>;
+using feedback_atom = caf::atom_constant<caf::atom("t_feedbk")>;
+using stats_atom = caf::atom_constant<caf::atom("t_stats")>;
+
+/// Clipper's narrow container interface: predict a batch of inputs, one
+/// output per input, in order. An error fails the whole batch.
+using model_container_actor = caf::typed_actor<
+  caf::replies_to<predict_atom, query_inputs>::with<model_outputs>>;
+
+/// The batcher of one model replica. A query carries its deadline as the
+/// microseconds it may still take (clocks of different nodes do not
+/// agree; a budget does). A query still queued at its deadline is dropped
+/// with errc::timeout: the app answers it without this model.
+using batcher_actor = caf::typed_actor<
+  caf::replies_to<predict_atom, query_input, int64_t>::with<std::string>,
+  caf::replies_to<stats_atom>::with<batcher_stats>>;
+
+/// An application: answers each query by its SLO, with the outputs of the
+/// models its policy chose that made the deadline, or its default output.
+using app_actor = caf::typed_actor<
+  caf::replies_to<predict_atom, query_input>::with<prediction>,
+  caf::replies_to<predict_atom, query_inputs>::with<predictions>,
+  /// Learns from a label: the policy's weights move toward models that
+  /// predicted it. Answers once the state is updated (and persisted).
+  caf::replies_to<feedback_atom, feedback>::with<bool>,
+  caf::replies_to<stats_atom>::with<batcher_stats_list>>;
+
+} // namespace troupe

@@ -25,6 +25,7 @@ namespace troupe {
 using predict_atom = caf::atom_constant<caf::atom("t_predict")>;
 using feedback_atom = caf::atom_constant<caf::atom("t_feedbk")>;
 using stats_atom = caf::atom_constant<caf::atom("t_stats")>;
+using deadline_atom = caf::atom_constant<caf::atom("t_deadln")>;
 
 /// Clipper's narrow container interface: predict a batch of inputs, one
 /// output per input, in order. An error fails the whole batch.
@@ -37,7 +38,9 @@ using model_container_actor = caf::typed_actor<
 /// with errc::timeout: the app answers it without this model.
 using batcher_actor = caf::typed_actor<
   caf::replies_to<predict_atom, query_input, int64_t>::with<std::string>,
-  caf::replies_to<stats_atom>::with<batcher_stats>>;
+  caf::replies_to<stats_atom>::with<batcher_stats>,
+  /// Internal: the batch-filling delay is over; send what is queued.
+  caf::reacts_to<caf::tick_atom>>;
 
 /// An application: answers each query by its SLO, with the outputs of the
 /// models its policy chose that made the deadline, or its default output.
@@ -47,6 +50,8 @@ using app_actor = caf::typed_actor<
   /// Learns from a label: the policy's weights move toward models that
   /// predicted it. Answers once the state is updated (and persisted).
   caf::replies_to<feedback_atom, feedback>::with<bool>,
-  caf::replies_to<stats_atom>::with<batcher_stats_list>>;
+  caf::replies_to<stats_atom>::with<batcher_stats_list>,
+  /// Internal: the deadline of query `id` has come; answer with what is there.
+  caf::reacts_to<deadline_atom, uint64_t>>;
 
 } // namespace troupe

@@ -1,0 +1,346 @@
+#include "actors/serving/app.hpp"
+
+#include <chrono>
+#include <functional>
+#include <unordered_map>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/serving/selection_policy.hpp"
+#include "messages/errors.hpp"
+
+namespace troupe::serving {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// Called once all chosen models answered, or at the deadline.
+using gather_done = std::function<void(const std::vector<size_t>& chosen,
+                                       std::vector<model_answer>& answers,
+                                       const std::vector<std::string>& errors)>;
+
+struct gathering {
+  std::vector<size_t> chosen;
+  std::vector<model_answer> answers;
+  std::vector<std::string> errors;  // why a model has no answer
+  size_t outstanding = 0;
+  clock_type::time_point deadline;
+  gather_done done;
+};
+
+struct app_state {
+  app_spec spec;
+  std::vector<app_model> models;
+  std::vector<size_t> next_replica;
+  std::shared_ptr<prediction_cache> cache;
+  app_metric_handles metrics;
+  state_store_actor store;
+  std::shared_ptr<selection_policy> policy;
+  std::mt19937_64 rng;
+  std::unordered_map<uint64_t, gathering> pending;
+  uint64_t next_query = 1;
+  uint64_t next_gathering = 1;
+  std::chrono::microseconds answer_margin{0};
+  static inline const char* name = "troupe.app";
+};
+
+using app_pointer = app_actor::stateful_pointer<app_state>;
+
+void count(prometheus::Counter* c) {
+  if (c)
+    c->Increment();
+}
+
+void finish(app_pointer self, uint64_t id) {
+  auto& st = self->state;
+  auto i = st.pending.find(id);
+  if (i == st.pending.end())
+    return;  // already answered (deadline and last answer raced)
+  auto g = std::move(i->second);
+  st.pending.erase(i);
+  g.done(g.chosen, g.answers, g.errors);
+}
+
+void on_answer(app_pointer self, uint64_t id, size_t slot, model_answer answer, std::string why) {
+  auto& st = self->state;
+  auto i = st.pending.find(id);
+  if (i == st.pending.end())
+    return;  // arrived after the deadline: the query was answered without it
+  auto& g = i->second;
+  g.answers[slot] = std::move(answer);
+  if (!g.answers[slot])
+    g.errors[slot] = std::move(why);
+  if (--g.outstanding == 0)
+    finish(self, id);
+}
+
+/// Asks model `m` for `input` through replica `attempt` (counting from the
+/// round-robin start); on an error tries the next replica while time is
+/// left, so that a crashed container's queries go to the others.
+void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m, query_input input,
+                 uint64_t input_hash, size_t first, size_t attempt) {
+  auto& st = self->state;
+  auto& model = st.models[m];
+  auto i = st.pending.find(id);
+  if (i == st.pending.end())
+    return;
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(i->second.deadline
+                                                                    - clock_type::now());
+  if (left.count() <= 0) {
+    on_answer(self, id, slot, std::nullopt, model.id + " had no time left");
+    return;
+  }
+  auto replica = model.replicas[(first + attempt) % model.replicas.size()];
+  // The batcher answers by the query's deadline; the margin only guards
+  // against a batcher that is gone without a word.
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(left)
+                 + std::chrono::milliseconds{50};
+  self->request(replica, timeout, predict_atom::value, input, static_cast<int64_t>(left.count()))
+    .then(
+      [self, id, slot, m, input_hash](std::string& output) {
+        auto& st = self->state;
+        if (st.cache)
+          st.cache->put(st.models[m].id, input_hash, output);
+        on_answer(self, id, slot, std::move(output), {});
+      },
+      [self, id, slot, m, input, input_hash, first, attempt](caf::error& err) mutable {
+        auto& st = self->state;
+        auto& model = st.models[m];
+        if (!is(err, errc::timeout) && attempt + 1 < model.replicas.size()) {
+          ask_replica(self, id, slot, m, std::move(input), input_hash, first, attempt + 1);
+          return;
+        }
+        on_answer(self, id, slot, std::nullopt, model.id + ": " + describe(err));
+      });
+}
+
+/// Collects the outputs of `chosen` models for `input` by `deadline`, then
+/// calls `done` (at once when the cache has them all).
+void gather(app_pointer self, const query_input& input, std::vector<size_t> chosen,
+            clock_type::time_point deadline, gather_done done) {
+  auto& st = self->state;
+  auto id = st.next_gathering++;
+  auto hash = hash_input(input);
+  gathering g;
+  g.chosen = chosen;
+  g.answers.resize(chosen.size());
+  g.errors.resize(chosen.size());
+  g.deadline = deadline;
+  g.done = std::move(done);
+  std::vector<size_t> misses;
+  for (size_t slot = 0; slot < chosen.size(); ++slot) {
+    auto& model = st.models[chosen[slot]];
+    if (st.cache) {
+      if (auto hit = st.cache->get(model.id, hash)) {
+        count(st.metrics.cache_hits);
+        g.answers[slot] = std::move(*hit);
+        continue;
+      }
+      count(st.metrics.cache_misses);
+    }
+    if (model.replicas.empty()) {
+      g.errors[slot] = model.id + " has no replicas";
+      continue;
+    }
+    misses.push_back(slot);
+  }
+  g.outstanding = misses.size();
+  if (misses.empty()) {
+    g.done(g.chosen, g.answers, g.errors);
+    return;
+  }
+  st.pending.emplace(id, std::move(g));
+  auto left = deadline - clock_type::now();
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(left),
+                     deadline_atom::value, id);
+  for (auto slot : misses) {
+    auto m = chosen[slot];
+    auto first = st.next_replica[m]++;
+    ask_replica(self, id, slot, m, input, hash, first, 0);
+  }
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string result;
+  for (auto& p : parts) {
+    if (p.empty())
+      continue;
+    if (!result.empty())
+      result += sep;
+    result += p;
+  }
+  return result;
+}
+
+/// Answers one query through `deliver`.
+void predict_one(app_pointer self, const query_input& input,
+                 std::function<void(prediction)> deliver) {
+  auto& st = self->state;
+  auto started = clock_type::now();
+  auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin;
+  auto query_id = st.next_query++;
+  auto chosen = st.policy->choose(st.rng);
+  gather(self, input, std::move(chosen), deadline,
+         [self, started, query_id, deliver = std::move(deliver)](
+           const std::vector<size_t>& chosen, std::vector<model_answer>& answers,
+           const std::vector<std::string>& errors) {
+           auto& st = self->state;
+           prediction p;
+           p.query_id = query_id;
+           for (size_t slot = 0; slot < chosen.size(); ++slot)
+             if (!answers[slot])
+               p.models_missing.push_back(st.models[chosen[slot]].id);
+           if (auto combined = st.policy->combine(chosen, answers)) {
+             p.output = std::move(combined->output);
+             p.confidence = combined->confidence;
+             for (auto m : combined->used)
+               p.models_used.push_back(st.models[m].id);
+             if (!p.models_missing.empty())
+               count(st.metrics.partial);
+           } else {
+             p.output = st.spec.default_output;
+             p.is_default = true;
+             p.confidence = 0;
+             auto why = join(errors, "; ");
+             p.default_explanation = "no model answered within the SLO of "
+                                     + std::to_string(st.spec.slo_us) + " us"
+                                     + (why.empty() ? std::string{} : " (" + why + ")");
+             count(st.metrics.defaults);
+           }
+           count(st.metrics.queries);
+           if (st.metrics.latency_us)
+             st.metrics.latency_us->Observe(static_cast<double>(
+               std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
+                 .count()));
+           deliver(std::move(p));
+         });
+}
+
+void persist_policy(app_pointer self, caf::typed_response_promise<bool> rp) {
+  auto& st = self->state;
+  if (!st.store) {
+    rp.deliver(true);
+    return;
+  }
+  self->request(st.store, std::chrono::seconds{10}, caf::put_atom::value,
+                policy_state_key(st.spec.name), st.policy->save())
+    .then([rp](caf::ok_atom) mutable { rp.deliver(true); },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+app_actor::behavior_type app_impl(app_pointer self, app_options options,
+                                  std::shared_ptr<selection_policy> policy) {
+  auto& st = self->state;
+  st.spec = std::move(options.spec);
+  st.models = std::move(options.models);
+  st.next_replica.assign(st.models.size(), 0);
+  st.cache = std::move(options.cache);
+  if (options.metrics)
+    st.metrics = options.metrics->for_app(st.spec.name);
+  st.store = std::move(options.store);
+  st.policy = std::move(policy);
+  st.rng.seed(options.seed);
+  // Room to send the answer after the deadline; a tenth of the SLO, at most 1 ms.
+  st.answer_margin = std::chrono::microseconds{std::min<int64_t>(1000, st.spec.slo_us / 10)};
+  return {
+    [self](predict_atom, query_input& input) -> caf::result<prediction> {
+      auto rp = self->make_response_promise<prediction>();
+      predict_one(self, input, [rp](prediction p) mutable { rp.deliver(std::move(p)); });
+      return rp;
+    },
+    [self](predict_atom, query_inputs& inputs) -> caf::result<predictions> {
+      auto rp = self->make_response_promise<predictions>();
+      if (inputs.empty()) {
+        rp.deliver(predictions{});
+        return rp;
+      }
+      struct batch {
+        predictions results;
+        size_t remaining;
+        caf::typed_response_promise<predictions> rp;
+      };
+      auto b = std::make_shared<batch>(batch{predictions(inputs.size()), inputs.size(), rp});
+      for (size_t i = 0; i < inputs.size(); ++i)
+        predict_one(self, inputs[i], [b, i](prediction p) {
+          b->results[i] = std::move(p);
+          if (--b->remaining == 0)
+            b->rp.deliver(std::move(b->results));
+        });
+      return rp;
+    },
+    [self](feedback_atom, feedback& fb) -> caf::result<bool> {
+      auto& st = self->state;
+      count(st.metrics.feedback);
+      auto rp = self->make_response_promise<bool>();
+      auto models = st.policy->feedback_models(st.rng);
+      if (models.empty()) {
+        rp.deliver(true);
+        return rp;
+      }
+      auto deadline = clock_type::now() + std::chrono::microseconds{st.spec.slo_us};
+      gather(self, fb.input, models, deadline,
+             [self, rp, label = fb.label](const std::vector<size_t>& chosen,
+                                          std::vector<model_answer>& answers,
+                                          const std::vector<std::string>&) {
+               self->state.policy->learn(chosen, answers, label);
+               persist_policy(self, rp);
+             });
+      return rp;
+    },
+    [self](stats_atom) -> caf::result<batcher_stats_list> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<batcher_stats_list>();
+      struct collect {
+        batcher_stats_list stats;
+        size_t remaining = 0;
+        caf::typed_response_promise<batcher_stats_list> rp;
+      };
+      auto c = std::make_shared<collect>();
+      c->rp = rp;
+      for (auto& m : st.models)
+        c->remaining += m.replicas.size();
+      if (c->remaining == 0) {
+        rp.deliver(batcher_stats_list{});
+        return rp;
+      }
+      auto one_done = [c] {
+        if (--c->remaining == 0)
+          c->rp.deliver(std::move(c->stats));
+      };
+      for (auto& m : st.models)
+        for (auto& replica : m.replicas)
+          self->request(replica, std::chrono::seconds{2}, stats_atom::value)
+            .then([c, one_done](batcher_stats& s) {
+                    c->stats.push_back(std::move(s));
+                    one_done();
+                  },
+                  [one_done](caf::error&) { one_done(); });
+      return rp;
+    },
+    [self](deadline_atom, uint64_t id) { finish(self, id); },
+  };
+}
+
+} // namespace
+
+std::string policy_state_key(const std::string& app) {
+  return "serving/policy/" + app;
+}
+
+caf::expected<app_actor> spawn_app(caf::actor_system& sys, app_options options) {
+  auto policy = make_policy(options.spec.policy, options.models.size());
+  if (!policy)
+    return make_error(errc::invalid_argument,
+                      "app '" + options.spec.name + "': " + describe(policy.error()));
+  if (!options.policy_state.empty()) {
+    if (auto err = (*policy)->restore(options.policy_state))
+      return make_error(errc::invalid_argument, "app '" + options.spec.name
+                                                  + "': cannot restore its policy state: "
+                                                  + describe(err));
+  }
+  return sys.spawn(app_impl, std::move(options),
+                   std::shared_ptr<selection_policy>{std::move(*policy)});
+}
+
+} // namespace troupe::serving

@@ -1,0 +1,203 @@
+#include "actors/serving/batcher.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/errors.hpp"
+
+namespace troupe::serving {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct queued_query {
+  query_input input;
+  caf::typed_response_promise<std::string> promise;
+};
+
+// Recent batch latencies for the p99 in stats.
+constexpr size_t latency_window = 512;
+
+struct batcher_state {
+  batcher_options options;
+  model_container_actor container;
+  aimd_batch_sizer sizer;
+  std::multimap<clock_type::time_point, queued_query> queue;  // by deadline
+  std::vector<caf::typed_response_promise<std::string>> in_flight;
+  bool busy = false;
+  bool delay_armed = false;
+  clock_type::time_point oldest_arrival{};
+  std::vector<int64_t> recent_latency_us;
+  size_t recent_next = 0;
+  batcher_stats stats;
+  uint64_t batched_queries = 0;
+  static inline const char* name = "troupe.batcher";
+};
+
+using batcher_pointer = batcher_actor::stateful_pointer<batcher_state>;
+
+void drop_expired(batcher_pointer self, clock_type::time_point now) {
+  auto& st = self->state;
+  while (!st.queue.empty() && st.queue.begin()->first <= now) {
+    st.queue.begin()->second.promise.deliver(make_error(
+      errc::timeout, "query expired in the queue of " + st.options.model + " replica "
+                       + std::to_string(st.options.replica) + " before a batch took it"));
+    st.queue.erase(st.queue.begin());
+    ++st.stats.expired;
+  }
+}
+
+void record_latency(batcher_state& st, int64_t latency_us) {
+  if (st.recent_latency_us.size() < latency_window) {
+    st.recent_latency_us.push_back(latency_us);
+  } else {
+    st.recent_latency_us[st.recent_next] = latency_us;
+    st.recent_next = (st.recent_next + 1) % latency_window;
+  }
+}
+
+void dispatch(batcher_pointer self);
+
+void finish_batch(batcher_pointer self, clock_type::time_point started, size_t size) {
+  auto& st = self->state;
+  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
+                   .count();
+  st.sizer.observe(size, latency);
+  record_latency(st, latency);
+  st.in_flight.clear();
+  st.busy = false;
+  dispatch(self);
+}
+
+void dispatch(batcher_pointer self) {
+  auto& st = self->state;
+  if (st.busy)
+    return;
+  auto now = clock_type::now();
+  drop_expired(self, now);
+  if (st.queue.empty())
+    return;
+  auto limit = st.sizer.limit();
+  if (st.options.batch_delay_us > 0 && st.queue.size() < limit) {
+    // Delayed batching: give the batch a chance to fill, measured from the
+    // arrival of the oldest query that waits.
+    auto waited = std::chrono::duration_cast<std::chrono::microseconds>(now - st.oldest_arrival);
+    auto left = st.options.batch_delay_us - waited.count();
+    if (left > 0) {
+      if (!st.delay_armed) {
+        st.delay_armed = true;
+        self->delayed_send(self, std::chrono::microseconds{left}, caf::tick_atom::value);
+      }
+      return;
+    }
+  }
+  query_inputs batch;
+  batch.reserve(std::min<size_t>(limit, st.queue.size()));
+  auto last_deadline = now;
+  while (!st.queue.empty() && batch.size() < limit) {
+    auto first = st.queue.begin();
+    last_deadline = std::max(last_deadline, first->first);
+    batch.push_back(std::move(first->second.input));
+    st.in_flight.push_back(std::move(first->second.promise));
+    st.queue.erase(first);
+  }
+  st.oldest_arrival = now;  // the rest waited less long; a fair approximation
+  st.busy = true;
+  ++st.stats.batches;
+  st.batched_queries += batch.size();
+  auto size = batch.size();
+  // Nobody waits for the batch beyond its last deadline: a hung container
+  // frees the replica then.
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(last_deadline - now)
+                 + std::chrono::milliseconds{1};
+  self->request(st.container, timeout, predict_atom::value, std::move(batch))
+    .then(
+      [self, now, size](model_outputs& outputs) {
+        auto& st = self->state;
+        if (outputs.size() != st.in_flight.size()) {
+          auto err = make_error(errc::invalid_argument,
+                                st.options.model + " returned " + std::to_string(outputs.size())
+                                  + " outputs for a batch of " + std::to_string(size));
+          for (auto& rp : st.in_flight)
+            rp.deliver(err);
+          st.stats.failed += size;
+        } else {
+          for (size_t i = 0; i < outputs.size(); ++i)
+            st.in_flight[i].deliver(std::move(outputs[i]));
+        }
+        finish_batch(self, now, size);
+      },
+      [self, now, size](caf::error& err) {
+        auto& st = self->state;
+        for (auto& rp : st.in_flight)
+          rp.deliver(err);
+        st.stats.failed += size;
+        finish_batch(self, now, size);
+      });
+}
+
+batcher_stats make_stats(batcher_state& st) {
+  auto result = st.stats;
+  result.model = st.options.model;
+  result.replica = st.options.replica;
+  result.batch_size_limit = st.sizer.limit();
+  result.queued = st.queue.size();
+  result.queries = st.batched_queries;
+  result.mean_batch_size = result.batches == 0 ? 0.0
+                                               : static_cast<double>(st.batched_queries)
+                                                   / static_cast<double>(result.batches);
+  if (!st.recent_latency_us.empty()) {
+    auto sorted = st.recent_latency_us;
+    std::sort(sorted.begin(), sorted.end());
+    result.p99_batch_latency_us = static_cast<double>(sorted[(sorted.size() - 1) * 99 / 100]);
+  }
+  return result;
+}
+
+batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_actor container,
+                                          batcher_options options) {
+  auto& st = self->state;
+  st.container = std::move(container);
+  st.sizer = aimd_batch_sizer{options.aimd};
+  st.options = std::move(options);
+  return {
+    [self](predict_atom, query_input& input,
+           int64_t budget_us) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (budget_us <= 0)
+        return make_error(errc::timeout, "query reached " + st.options.model
+                                           + " with no time left before its deadline");
+      if (st.queue.size() >= st.options.max_queue)
+        return make_error(errc::unavailable,
+                          st.options.model + " replica " + std::to_string(st.options.replica)
+                            + " has " + std::to_string(st.queue.size())
+                            + " queries queued; refusing more");
+      auto now = clock_type::now();
+      if (st.queue.empty())
+        st.oldest_arrival = now;
+      auto rp = self->make_response_promise<std::string>();
+      st.queue.emplace(now + std::chrono::microseconds{budget_us},
+                       queued_query{std::move(input), rp});
+      dispatch(self);
+      return rp;
+    },
+    [self](stats_atom) -> batcher_stats { return make_stats(self->state); },
+    [self](caf::tick_atom) {
+      self->state.delay_armed = false;
+      dispatch(self);
+    },
+  };
+}
+
+} // namespace
+
+batcher_actor spawn_batcher(caf::actor_system& sys, model_container_actor container,
+                            batcher_options options) {
+  return sys.spawn(batcher_impl, std::move(container), std::move(options));
+}
+
+} // namespace troupe::serving

@@ -1,0 +1,75 @@
+// The prediction cache (Clipper §4.2): outputs keyed by model (name:version)
+// and input hash, bounded in bytes, evicted by CLOCK. A hit answers a query
+// without touching the model; feedback finds the predictions it judges here.
+//
+// Why an object shared by the node's app actors rather than an actor of its
+// own: a hit is the fastest path of the system (target: 50K queries/s on 2
+// cores) and an extra message hop would cost more than the lookup itself.
+// The table is split in shards, each with its own lock and clock hand, so
+// apps on different scheduler threads rarely contend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace troupe::serving {
+
+struct cache_stats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t insertions = 0;
+  uint64_t evictions = 0;
+  uint64_t entries = 0;
+  uint64_t bytes = 0;
+  uint64_t capacity_bytes = 0;
+};
+
+class prediction_cache {
+public:
+  /// A cache of at most `capacity_bytes` (keys, outputs and bookkeeping);
+  /// 0 disables it (every lookup misses, nothing is stored).
+  explicit prediction_cache(uint64_t capacity_bytes, size_t shards = 16);
+
+  /// The output `model` gave for the input with hash `input_hash`.
+  std::optional<std::string> get(const std::string& model, uint64_t input_hash);
+
+  /// Stores an output. An entry larger than a shard's share is not cached.
+  void put(const std::string& model, uint64_t input_hash, std::string output);
+
+  cache_stats stats() const;
+
+private:
+  struct slot {
+    std::string model;
+    uint64_t hash = 0;
+    std::string output;
+    bool referenced = false;
+    bool used = false;
+  };
+
+  struct shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, size_t> index;  // key -> slot
+    std::vector<slot> slots;
+    std::vector<size_t> free_slots;
+    size_t hand = 0;
+    uint64_t bytes = 0;
+    uint64_t hits = 0, misses = 0, insertions = 0, evictions = 0;
+  };
+
+  static std::string key_of(const std::string& model, uint64_t input_hash);
+  static uint64_t cost_of(const std::string& key, const std::string& output);
+  shard& shard_for(uint64_t input_hash) { return shards_[input_hash % shards_.size()]; }
+  void evict_one(shard& s);
+
+  uint64_t capacity_bytes_;
+  uint64_t shard_capacity_;
+  std::vector<shard> shards_;
+};
+
+} // namespace troupe::serving

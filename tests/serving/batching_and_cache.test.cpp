@@ -1,0 +1,125 @@
+// The pure parts of the pipeline: AIMD batch sizing and the prediction cache.
+#define BOOST_TEST_MODULE batching_and_cache
+#include <boost/test/unit_test.hpp>
+
+#include "actors/serving/aimd_batch_sizer.hpp"
+#include "actors/serving/prediction_cache.hpp"
+#include "messages/serving_types.hpp"
+
+using namespace troupe;
+using namespace troupe::serving;
+
+BOOST_AUTO_TEST_SUITE(aimd)
+
+BOOST_AUTO_TEST_CASE(full_batches_under_the_target_grow_the_limit_additively) {
+  aimd_batch_sizer s{{/*target*/ 1000, /*initial*/ 1, /*min*/ 1, /*max*/ 64, /*inc*/ 4, 0.9}};
+  BOOST_CHECK_EQUAL(s.limit(), 1u);
+  s.observe(1, 100);
+  BOOST_CHECK_EQUAL(s.limit(), 5u);
+  s.observe(5, 100);
+  BOOST_CHECK_EQUAL(s.limit(), 9u);
+}
+
+BOOST_AUTO_TEST_CASE(partial_batches_do_not_grow_the_limit) {
+  aimd_batch_sizer s{{1000, 8, 1, 64, 4, 0.9}};
+  s.observe(3, 100);
+  BOOST_CHECK_EQUAL(s.limit(), 8u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_over_the_target_shrinks_the_limit_multiplicatively) {
+  aimd_batch_sizer s{{1000, 40, 1, 64, 4, 0.9}};
+  s.observe(40, 5000);
+  BOOST_CHECK_EQUAL(s.limit(), 36u);
+  s.observe(10, 5000);  // a small batch that misses says the limit is far off
+  BOOST_CHECK_EQUAL(s.limit(), 9u);
+}
+
+BOOST_AUTO_TEST_CASE(the_limit_converges_to_what_the_model_can_do_within_the_target) {
+  // A model whose batch of n takes 100 + 50 n us; target 2 ms -> n <= 38.
+  aimd_batch_sizer s{{2000, 1, 1, 512, 4, 0.9}};
+  for (int i = 0; i < 500; ++i) {
+    auto n = s.limit();
+    s.observe(n, static_cast<int64_t>(100 + 50 * n));
+  }
+  BOOST_CHECK_GE(s.limit(), 30u);
+  BOOST_CHECK_LE(s.limit(), 42u);
+  auto profile = s.profile();
+  BOOST_REQUIRE(!profile.empty());
+  BOOST_CHECK_GT(profile.back().mean_latency_us, 1000.0);
+}
+
+BOOST_AUTO_TEST_CASE(the_limit_stays_within_min_and_max) {
+  aimd_batch_sizer s{{1000, 1, 2, 10, 100, 0.1}};
+  BOOST_CHECK_EQUAL(s.limit(), 2u);
+  s.observe(2, 10);
+  BOOST_CHECK_EQUAL(s.limit(), 10u);
+  s.observe(10, 1'000'000);
+  BOOST_CHECK_EQUAL(s.limit(), 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cache)
+
+BOOST_AUTO_TEST_CASE(a_stored_output_is_found_by_model_and_input) {
+  prediction_cache c{1 << 20};
+  query_input a{input_kind::doubles, {1, 2, 3}, {}};
+  query_input b{input_kind::doubles, {1, 2, 4}, {}};
+  c.put("m:1", hash_input(a), "7");
+  BOOST_CHECK_EQUAL(c.get("m:1", hash_input(a)).value_or("miss"), "7");
+  BOOST_CHECK(!c.get("m:1", hash_input(b)));
+  BOOST_CHECK(!c.get("m:2", hash_input(a)));  // another version is another model
+  auto s = c.stats();
+  BOOST_CHECK_EQUAL(s.hits, 1u);
+  BOOST_CHECK_EQUAL(s.misses, 2u);
+  BOOST_CHECK_EQUAL(s.entries, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(inputs_of_different_kinds_hash_differently) {
+  query_input a{input_kind::doubles, {1}, {}};
+  query_input b{input_kind::ints, {1}, {}};
+  query_input c{input_kind::strings, {}, "x"};
+  query_input d{input_kind::bytes, {}, "x"};
+  BOOST_CHECK_NE(hash_input(a), hash_input(b));
+  BOOST_CHECK_NE(hash_input(c), hash_input(d));
+  BOOST_CHECK_EQUAL(hash_input(a), hash_input(query_input{input_kind::doubles, {1}, {}}));
+}
+
+BOOST_AUTO_TEST_CASE(the_cache_never_holds_more_bytes_than_its_capacity) {
+  prediction_cache c{64 * 1024, 4};
+  for (uint64_t i = 0; i < 10'000; ++i) {
+    c.put("model:1", i * 7919, std::string(100, 'x'));
+    BOOST_REQUIRE_LE(c.stats().bytes, 64u * 1024u);
+  }
+  auto s = c.stats();
+  BOOST_CHECK_GT(s.evictions, 9'000u);
+  BOOST_CHECK_GT(s.entries, 100u);
+}
+
+BOOST_AUTO_TEST_CASE(clock_keeps_entries_that_are_hit_while_cold_ones_stream_past) {
+  prediction_cache c{32 * 1024, 1};
+  c.put("m:1", 1, "hot");
+  for (uint64_t i = 100; i < 2'000; ++i) {
+    BOOST_REQUIRE(c.get("m:1", 1));  // the hot entry is hit between inserts
+    c.put("m:1", i, "cold");
+  }
+  BOOST_CHECK_EQUAL(c.get("m:1", 1).value_or("evicted"), "hot");
+  BOOST_CHECK(!c.get("m:1", 100));  // the first cold one is long gone
+}
+
+BOOST_AUTO_TEST_CASE(a_cache_of_capacity_zero_stores_nothing) {
+  prediction_cache c{0};
+  c.put("m:1", 1, "x");
+  BOOST_CHECK(!c.get("m:1", 1));
+  BOOST_CHECK_EQUAL(c.stats().entries, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(replacing_an_output_keeps_one_entry) {
+  prediction_cache c{1 << 20};
+  c.put("m:1", 5, "a");
+  c.put("m:1", 5, "bb");
+  BOOST_CHECK_EQUAL(c.get("m:1", 5).value_or(""), "bb");
+  BOOST_CHECK_EQUAL(c.stats().entries, 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,337 @@
+#include "actors/serving/http_server.hpp"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/errors.hpp"
+
+namespace troupe::serving {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/// Shared by the server and every responder. A responder can outlive the
+/// server (a slow handler holds it); once the gate is closed it must not
+/// touch the io_context, which stop() destroys.
+struct gate {
+  std::mutex mutex;
+  bool open = true;
+};
+
+std::string json_error(const std::string& message) {
+  return nlohmann::json{{"error", message}}.dump();
+}
+
+/// How long a closing connection keeps draining what the client still
+/// sends (e.g. the rest of an oversized body): closing with unread bytes
+/// makes the kernel send RST, and the client may lose our 413 or 400.
+constexpr auto linger_timeout = std::chrono::seconds(2);
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+} // namespace
+
+// -- server state ---------------------------------------------------------------
+
+struct http_server::impl {
+  http_server_options options;
+  http_handler handler;
+  std::shared_ptr<gate> responders_gate = std::make_shared<gate>();
+  // The io_context goes first: it must outlive the acceptor and timer, and
+  // destroying it (in stop()) destroys every session with its socket.
+  std::unique_ptr<net::io_context> ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_retry;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool stopped = false;
+
+  impl(http_server_options opts, http_handler h)
+    : options(std::move(opts)), handler(std::move(h)),
+      ioc(std::make_unique<net::io_context>(static_cast<int>(options.threads))) {
+    acceptor.emplace(*ioc);
+    accept_retry.emplace(*ioc);
+  }
+
+  void accept();
+};
+
+// -- one connection ---------------------------------------------------------------
+
+namespace {
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket socket, http_server::impl& server)
+    : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.body_limit);
+    stream_.expires_after(server_.options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec == http::error::body_limit)
+      return fail(413, "request body exceeds the limit of "
+                         + std::to_string(server_.options.body_limit) + " bytes");
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message)
+      return close();
+    if (ec && is_http_parse_error(ec))
+      return fail(400, "malformed HTTP request: " + ec.message());
+    if (ec)  // timeout, reset, aborted by stop()
+      return close();
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    auto seq = ++seq_;
+    answered_ = false;
+    http_request request{std::string(req.method_string()), std::string(req.target()),
+                         std::move(req.body())};
+    parser_.reset();
+    // While the handler works, the request timer bounds the wait, not the
+    // stream's idle timer.
+    stream_.expires_never();
+    timer_.expires_after(server_.options.request_timeout);
+    timer_.async_wait([self = shared_from_this(), seq](beast::error_code tec) {
+      if (!tec)
+        self->answer(seq, {504, "application/json",
+                           json_error("the request was not answered within "
+                                      + std::to_string(self->timeout_ms()) + " ms")});
+    });
+    try {
+      server_.handler(std::move(request), make_responder(seq));
+    } catch (const std::exception& e) {
+      answer(seq, {500, "application/json", json_error(std::string("handler failed: ") + e.what())});
+    } catch (...) {
+      answer(seq, {500, "application/json", json_error("handler failed with an unknown exception")});
+    }
+  }
+
+  long long timeout_ms() const { return server_.options.request_timeout.count(); }
+
+  http_responder make_responder(uint64_t seq) {
+    struct state {
+      std::shared_ptr<gate> g;
+      std::weak_ptr<session> s;
+      uint64_t seq;
+      std::atomic<bool> used{false};
+    };
+    auto st = std::make_shared<state>();
+    st->g = server_.responders_gate;
+    st->s = weak_from_this();
+    st->seq = seq;
+    return [st](http_response response) {
+      if (st->used.exchange(true))
+        return;
+      std::lock_guard<std::mutex> guard{st->g->mutex};
+      if (!st->g->open)
+        return;
+      if (auto s = st->s.lock()) {
+        auto ex = s->stream_.get_executor();
+        net::post(ex, [s, seq = st->seq, r = std::move(response)]() mutable {
+          s->answer(seq, std::move(r));
+        });
+      }
+    };
+  }
+
+  /// Runs on the strand. The first answer for the current request wins;
+  /// the other (a late handler after 504, or the timer) is dropped.
+  void answer(uint64_t seq, http_response response) {
+    if (seq != seq_ || answered_)
+      return;
+    answered_ = true;
+    timer_.cancel();
+    write(std::move(response), keep_alive_);
+  }
+
+  void fail(unsigned status, const std::string& message) {
+    ++seq_;
+    answered_ = true;
+    keep_alive_ = false;
+    write({status, "application/json", json_error(message)}, false);
+  }
+
+  void write(http_response r, bool keep_alive) {
+    if (r.status < 100 || r.status > 999) {
+      r = {500, "application/json",
+           json_error("handler answered the invalid status " + std::to_string(r.status))};
+    }
+    auto msg = std::make_shared<http::response<http::string_body>>();
+    msg->version(version_);
+    msg->result(r.status);
+    msg->set(http::field::server, "troupe");
+    msg->set(http::field::content_type, r.content_type);
+    msg->keep_alive(keep_alive);
+    msg->body() = std::move(r.body);
+    msg->prepare_payload();
+    stream_.expires_after(server_.options.idle_timeout);
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
+                        if (ec)
+                          return self->close();
+                        if (!keep_alive)
+                          return self->linger_close();
+                        self->read();
+                      });
+  }
+
+  /// Half-closes, then reads and discards until the client closes too (or
+  /// linger_timeout passes), so the client gets our last response.
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(linger_timeout);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec)
+                                return self->close();
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    beast::error_code ec;
+    timer_.cancel();
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 4096> scratch_;
+  http_server::impl& server_;
+  uint64_t seq_ = 0;
+  bool answered_ = true;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+} // namespace
+
+void http_server::impl::accept() {
+  acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket s) {
+    if (ec == net::error::operation_aborted || !acceptor->is_open())
+      return;
+    if (!ec) {
+      std::make_shared<session>(std::move(s), *this)->start();
+      return accept();
+    }
+    // Out of descriptors or similar: retry shortly instead of spinning.
+    accept_retry->expires_after(std::chrono::milliseconds(50));
+    accept_retry->async_wait([this](beast::error_code tec) {
+      if (!tec)
+        accept();
+    });
+  });
+}
+
+// -- the public face ----------------------------------------------------------------
+
+http_server::http_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+http_server::~http_server() { stop(); }
+
+uint16_t http_server::port() const { return impl_->port; }
+
+caf::expected<std::unique_ptr<http_server>> http_server::start(http_server_options options,
+                                                              http_handler handler) {
+  if (options.threads == 0)
+    return make_error(errc::invalid_argument, "an HTTP server needs at least one thread");
+  if (!handler)
+    return make_error(errc::invalid_argument, "an HTTP server needs a handler");
+  auto where = options.host + ":" + std::to_string(options.port);
+  auto p = std::make_unique<impl>(std::move(options), std::move(handler));
+  beast::error_code ec;
+  tcp::resolver resolver{*p->ioc};
+  auto endpoints = resolver.resolve(p->options.host, std::to_string(p->options.port),
+                                    tcp::resolver::passive, ec);
+  if (ec || endpoints.empty())
+    return make_error(errc::invalid_argument,
+                      "cannot listen on " + where + ": cannot resolve the host ("
+                        + (ec ? ec.message() : std::string("no address")) + ")");
+  auto endpoint = endpoints.begin()->endpoint();
+  auto& acc = *p->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec)
+    acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acc.bind(endpoint, ec);
+  if (!ec)
+    acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(errc::io_failure, "cannot listen on " + where + ": " + ec.message());
+  p->port = acc.local_endpoint(ec).port();
+  p->accept();
+  for (unsigned i = 0; i < p->options.threads; ++i) {
+    p->threads.emplace_back([ioc = p->ioc.get()] {
+      auto work = net::make_work_guard(*ioc);
+      // Our handlers catch what handlers throw; this keeps an unexpected
+      // exception from terminating the process.
+      for (;;) {
+        try {
+          ioc->run();
+          return;
+        } catch (...) {
+        }
+      }
+    });
+  }
+  return std::unique_ptr<http_server>(new http_server(std::move(p)));
+}
+
+void http_server::stop() {
+  if (!impl_ || impl_->stopped)
+    return;
+  impl_->stopped = true;
+  {
+    std::lock_guard<std::mutex> guard{impl_->responders_gate->mutex};
+    impl_->responders_gate->open = false;
+  }
+  impl_->ioc->stop();
+  for (auto& t : impl_->threads)
+    t.join();
+  impl_->threads.clear();
+  // Destroying the io_context destroys the pending handlers, and with them
+  // every session and its socket: the connections close here.
+  impl_->accept_retry.reset();
+  impl_->acceptor.reset();
+  impl_->ioc.reset();
+}
+
+} // namespace troupe::serving

@@ -1,0 +1,288 @@
+#include "actors/serving/query_json.hpp"
+
+#include <array>
+#include <cfloat>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/errors.hpp"
+
+namespace troupe::serving {
+
+using json = nlohmann::json;
+
+namespace {
+
+/// Decodes base64 into `out`; "" on success, else what was wrong.
+std::string decode_base64_into(std::string_view text, std::string& out);
+
+caf::error invalid(std::string what) { return make_error(errc::invalid_argument, std::move(what)); }
+
+/// Integers beyond 2^53 do not survive the trip through double.
+constexpr double max_exact_int = 9007199254740992.0;
+
+/// A JSON value in an error message, shortened so a huge input cannot
+/// flood the client's error.
+std::string show(const json& value) {
+  auto text = value.dump();
+  return text.size() <= 40 ? text : text.substr(0, 37) + "...";
+}
+
+caf::expected<json> parse_object(std::string_view body) {
+  json doc;
+  try {
+    doc = json::parse(body.begin(), body.end());
+  } catch (const json::parse_error& e) {
+    // what() starts with "[json.exception.parse_error.101] "; the rest
+    // names the position and the problem.
+    std::string what = e.what();
+    auto cut = what.find("] ");
+    return invalid("malformed JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
+  }
+  if (!doc.is_object())
+    return invalid(std::string("the request body must be a JSON object, got ")
+                   + (doc.is_array() ? "an " : "a ") + doc.type_name());
+  return doc;
+}
+
+std::string a_type(const json& value) {
+  std::string name = value.type_name();
+  bool vowel = name[0] == 'a' || name[0] == 'o';
+  return (vowel ? "an " : "a ") + name;
+}
+
+/// Decodes one input named `name` ("input", "input_batch[3]").
+caf::expected<query_input> parse_input(const json& value, input_kind kind,
+                                       uint64_t expected_length, const std::string& name) {
+  query_input result;
+  result.kind = kind;
+  switch (kind) {
+    case input_kind::strings:
+      if (!value.is_string())
+        return invalid(name + " must be a string for app input type strings, got "
+                       + a_type(value));
+      result.text = value.get<std::string>();
+      return result;
+    case input_kind::bytes: {
+      if (!value.is_string())
+        return invalid(name + " must be a base64 string for app input type bytes, got "
+                       + a_type(value));
+      auto problem = decode_base64_into(value.get_ref<const std::string&>(), result.text);
+      if (!problem.empty())
+        return invalid(name + " is not valid base64: " + problem);
+      return result;
+    }
+    case input_kind::doubles:
+    case input_kind::floats:
+    case input_kind::ints:
+      break;
+  }
+  if (!value.is_array())
+    return invalid(name + " must be an array of numbers for app input type " + to_string(kind)
+                   + ", got " + a_type(value));
+  if (expected_length != 0 && value.size() != expected_length)
+    return invalid(name + " has " + std::to_string(value.size()) + " values, the app expects "
+                   + std::to_string(expected_length));
+  result.numbers.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto& element = value[i];
+    auto where = name + "[" + std::to_string(i) + "]";
+    if (!element.is_number())
+      return invalid(where + " must be a number, got " + a_type(element));
+    auto x = element.get<double>();
+    if (kind == input_kind::ints) {
+      if (std::trunc(x) != x)
+        return invalid(where + " is " + show(element)
+                       + ", not an integer (app input type ints)");
+      if (std::fabs(x) > max_exact_int)
+        return invalid(where + " is " + show(element)
+                       + ", beyond the exactly representable integers (|x| <= 2^53)");
+    } else if (kind == input_kind::floats && std::fabs(x) > FLT_MAX) {
+      return invalid(where + " is " + show(element) + ", which does not fit a float");
+    }
+    result.numbers.push_back(x);
+  }
+  return result;
+}
+
+std::string label_text(const json& label) {
+  if (label.is_string())
+    return label.get<std::string>();
+  if (label.is_number_float()) {
+    auto x = label.get<double>();
+    if (std::trunc(x) == x && std::fabs(x) <= max_exact_int)
+      return std::to_string(static_cast<int64_t>(x));
+  }
+  return label.dump();
+}
+
+json prediction_json(const prediction& p) {
+  json out;
+  out["query_id"] = p.query_id;
+  auto parsed = json::parse(p.output, nullptr, false);
+  if (!parsed.is_discarded() && !parsed.is_string())
+    out["output"] = std::move(parsed);
+  else
+    out["output"] = p.output;
+  out["default"] = p.is_default;
+  if (p.is_default)
+    out["default_explanation"] = p.default_explanation;
+  out["confidence"] = p.confidence;
+  out["models_used"] = p.models_used;
+  if (!p.models_missing.empty())
+    out["models_missing"] = p.models_missing;
+  return out;
+}
+
+constexpr char base64_alphabet[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+} // namespace
+
+caf::expected<predict_request> parse_predict_request(std::string_view body, input_kind kind,
+                                                     uint64_t expected_length) {
+  auto doc = parse_object(body);
+  if (!doc)
+    return doc.error();
+  auto single = doc->find("input");
+  auto batch = doc->find("input_batch");
+  predict_request result;
+  if (single != doc->end() && batch != doc->end())
+    return invalid("the request has both \"input\" and \"input_batch\"; send one of them");
+  if (single != doc->end()) {
+    auto input = parse_input(*single, kind, expected_length, "input");
+    if (!input)
+      return input.error();
+    result.inputs.push_back(std::move(*input));
+    return result;
+  }
+  if (batch == doc->end())
+    return invalid("the request has no \"input\" (or \"input_batch\")");
+  if (!batch->is_array())
+    return invalid("input_batch must be an array of inputs, got " + a_type(*batch));
+  if (batch->empty())
+    return invalid("input_batch is empty");
+  result.batch = true;
+  result.inputs.reserve(batch->size());
+  for (size_t i = 0; i < batch->size(); ++i) {
+    auto input = parse_input((*batch)[i], kind, expected_length,
+                             "input_batch[" + std::to_string(i) + "]");
+    if (!input)
+      return input.error();
+    result.inputs.push_back(std::move(*input));
+  }
+  return result;
+}
+
+caf::expected<feedback> parse_feedback(std::string_view body, input_kind kind,
+                                       uint64_t expected_length) {
+  auto doc = parse_object(body);
+  if (!doc)
+    return doc.error();
+  feedback result;
+  if (auto uid = doc->find("uid"); uid != doc->end()) {
+    if (!uid->is_number_unsigned())
+      return invalid("uid must be a non-negative integer, got " + show(*uid));
+    result.uid = uid->get<uint64_t>();
+  }
+  auto input = doc->find("input");
+  if (input == doc->end())
+    return invalid("the update has no \"input\"");
+  auto decoded = parse_input(*input, kind, expected_length, "input");
+  if (!decoded)
+    return decoded.error();
+  result.input = std::move(*decoded);
+  auto label = doc->find("label");
+  if (label == doc->end())
+    return invalid("the update has no \"label\"");
+  if (!label->is_number() && !label->is_string())
+    return invalid("label must be a number or a string, got " + a_type(*label));
+  result.label = label_text(*label);
+  return result;
+}
+
+std::string render_prediction(const prediction& p) { return prediction_json(p).dump(); }
+
+std::string render_batch(const predictions& ps) {
+  json items = json::array();
+  for (const auto& p : ps)
+    items.push_back(prediction_json(p));
+  return json{{"batch_predictions", std::move(items)}}.dump();
+}
+
+std::string render_error(std::string_view message) {
+  return json{{"error", std::string(message)}}.dump();
+}
+
+caf::expected<std::string> decode_base64(std::string_view text) {
+  std::string out;
+  auto problem = decode_base64_into(text, out);
+  if (!problem.empty())
+    return invalid("invalid base64: " + problem);
+  return out;
+}
+
+namespace {
+
+std::string decode_base64_into(std::string_view text, std::string& out) {
+  std::array<int, 256> value;
+  value.fill(-1);
+  for (int i = 0; i < 64; ++i)
+    value[static_cast<unsigned char>(base64_alphabet[i])] = i;
+  auto data = text;
+  size_t padding = 0;
+  while (!data.empty() && data.back() == '=' && padding < 2) {
+    data.remove_suffix(1);
+    ++padding;
+  }
+  for (size_t i = 0; i < data.size(); ++i)
+    if (value[static_cast<unsigned char>(data[i])] < 0)
+      return "character " + std::to_string(i) + " is not in the base64 alphabet";
+  if (data.size() % 4 == 1)
+    return "its length leaves a dangling character";
+  if (padding > 0 && text.size() % 4 != 0)
+    return "its padding does not complete a group of four characters";
+  out.clear();
+  out.reserve(data.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : data) {
+    acc = (acc << 6) | static_cast<uint32_t>(value[static_cast<unsigned char>(c)]);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+std::string encode_base64(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (static_cast<unsigned char>(bytes[i]) << 16)
+                 | (static_cast<unsigned char>(bytes[i + 1]) << 8)
+                 | static_cast<unsigned char>(bytes[i + 2]);
+    out += base64_alphabet[(n >> 18) & 63];
+    out += base64_alphabet[(n >> 12) & 63];
+    out += base64_alphabet[(n >> 6) & 63];
+    out += base64_alphabet[n & 63];
+  }
+  if (size_t rest = bytes.size() - i; rest > 0) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (rest == 2)
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out += base64_alphabet[(n >> 18) & 63];
+    out += base64_alphabet[(n >> 12) & 63];
+    out += rest == 2 ? base64_alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+} // namespace troupe::serving

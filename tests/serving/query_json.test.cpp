@@ -1,0 +1,275 @@
+// The Clipper JSON codec: every input kind decodes, every malformed request
+// is refused with a sentence naming what was wrong, and predictions render
+// to JSON that parses back to what they hold.
+#define BOOST_TEST_MODULE query_json
+#include <boost/test/unit_test.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/serving/query_json.hpp"
+#include "messages/errors.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace troupe;
+using namespace troupe::serving;
+using json = nlohmann::json;
+
+namespace {
+
+/// The sentence of an invalid_argument error (fails the test otherwise).
+template <class T>
+std::string refusal(const caf::expected<T>& x) {
+  BOOST_REQUIRE_MESSAGE(!x, "expected an error");
+  BOOST_CHECK_MESSAGE(is(x.error(), errc::invalid_argument), describe(x.error()));
+  return describe(x.error());
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  bool found = text.find(part) != std::string::npos;
+  BOOST_TEST_MESSAGE("'" << text << "' contains '" << part << "'? " << found);
+  return found;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(decoding)
+
+BOOST_AUTO_TEST_CASE(doubles_decode_from_an_array_of_numbers) {
+  auto r = parse_predict_request(R"({"input": [1.5, -2, 3e2]})", input_kind::doubles, 3);
+  BOOST_REQUIRE_MESSAGE(r, test::why(r));
+  BOOST_CHECK(!r->batch);
+  BOOST_REQUIRE_EQUAL(r->inputs.size(), 1u);
+  BOOST_CHECK(r->inputs[0].kind == input_kind::doubles);
+  BOOST_CHECK((r->inputs[0].numbers == std::vector<double>{1.5, -2, 300}));
+}
+
+BOOST_AUTO_TEST_CASE(floats_and_ints_decode_and_any_length_is_taken_when_none_is_expected) {
+  auto f = parse_predict_request(R"({"input": [0.25, 1]})", input_kind::floats, 0);
+  BOOST_REQUIRE_MESSAGE(f, test::why(f));
+  BOOST_CHECK((f->inputs[0].numbers == std::vector<double>{0.25, 1}));
+  auto i = parse_predict_request(R"({"input": [7, -3, 2.0, 9007199254740992]})",
+                                 input_kind::ints, 0);
+  BOOST_REQUIRE_MESSAGE(i, test::why(i));
+  BOOST_CHECK((i->inputs[0].numbers == std::vector<double>{7, -3, 2, 9007199254740992.0}));
+  BOOST_CHECK(i->inputs[0].kind == input_kind::ints);
+}
+
+BOOST_AUTO_TEST_CASE(strings_decode_from_a_json_string) {
+  auto r = parse_predict_request(R"({"input": "h\u00e9llo \"world\""})", input_kind::strings, 64);
+  BOOST_REQUIRE_MESSAGE(r, test::why(r));
+  BOOST_CHECK_EQUAL(r->inputs[0].text, "h\xc3\xa9llo \"world\"");
+  BOOST_CHECK(r->inputs[0].numbers.empty());
+}
+
+BOOST_AUTO_TEST_CASE(bytes_decode_from_base64) {
+  std::string raw("\x00\x01\xfe\xff\x80zq", 7);
+  auto body = json{{"input", encode_base64(raw)}}.dump();
+  auto r = parse_predict_request(body, input_kind::bytes, 0);
+  BOOST_REQUIRE_MESSAGE(r, test::why(r));
+  BOOST_CHECK_EQUAL(r->inputs[0].text, raw);
+  BOOST_CHECK(r->inputs[0].kind == input_kind::bytes);
+  // RFC 4648 test vectors, with and without padding.
+  BOOST_CHECK_EQUAL(encode_base64("foob"), "Zm9vYg==");
+  BOOST_CHECK_EQUAL(*decode_base64("Zm9vYg=="), "foob");
+  BOOST_CHECK_EQUAL(*decode_base64("Zm9vYg"), "foob");
+  BOOST_CHECK_EQUAL(*decode_base64("Zm9vYmFy"), "foobar");
+  BOOST_CHECK_EQUAL(*decode_base64(""), "");
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_decodes_every_input_in_order) {
+  auto r = parse_predict_request(R"({"input_batch": [[1, 2], [3, 4], [5, 6]]})",
+                                 input_kind::doubles, 2);
+  BOOST_REQUIRE_MESSAGE(r, test::why(r));
+  BOOST_CHECK(r->batch);
+  BOOST_REQUIRE_EQUAL(r->inputs.size(), 3u);
+  BOOST_CHECK((r->inputs[2].numbers == std::vector<double>{5, 6}));
+  auto s = parse_predict_request(R"({"input_batch": ["a", "b"]})", input_kind::strings, 0);
+  BOOST_REQUIRE_MESSAGE(s, test::why(s));
+  BOOST_CHECK_EQUAL(s->inputs[1].text, "b");
+}
+
+BOOST_AUTO_TEST_CASE(feedback_decodes_uid_input_and_label_as_text) {
+  auto f = parse_feedback(R"({"uid": 42, "input": [1, 2], "label": 7})", input_kind::ints, 2);
+  BOOST_REQUIRE_MESSAGE(f, test::why(f));
+  BOOST_CHECK_EQUAL(f->uid, 42u);
+  BOOST_CHECK((f->input.numbers == std::vector<double>{1, 2}));
+  BOOST_CHECK_EQUAL(f->label, "7");
+  BOOST_CHECK_EQUAL(parse_feedback(R"({"input": [1], "label": 7.0})", input_kind::doubles, 0)
+                      ->label, "7");
+  BOOST_CHECK_EQUAL(parse_feedback(R"({"input": [1], "label": 0.5})", input_kind::doubles, 0)
+                      ->label, "0.5");
+  auto s = parse_feedback(R"({"input": "x", "label": "cat"})", input_kind::strings, 0);
+  BOOST_REQUIRE_MESSAGE(s, test::why(s));
+  BOOST_CHECK_EQUAL(s->uid, 0u);
+  BOOST_CHECK_EQUAL(s->label, "cat");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(refusals)
+
+BOOST_AUTO_TEST_CASE(malformed_json_is_refused_with_its_position) {
+  auto msg = refusal(parse_predict_request(R"({"input": [1, 2,)", input_kind::doubles, 0));
+  BOOST_CHECK(contains(msg, "malformed JSON"));
+  BOOST_CHECK(contains(msg, "column"));
+  BOOST_CHECK(contains(refusal(parse_feedback("", input_kind::doubles, 0)), "malformed JSON"));
+}
+
+BOOST_AUTO_TEST_CASE(a_body_that_is_not_an_object_is_refused) {
+  BOOST_CHECK(contains(refusal(parse_predict_request("[1, 2]", input_kind::doubles, 0)),
+                       "must be a JSON object, got an array"));
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_input_is_refused) {
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"inptu": [1]})", input_kind::doubles, 0)),
+                       "no \"input\""));
+  BOOST_CHECK(contains(refusal(parse_feedback(R"({"label": 1})", input_kind::doubles, 0)),
+                       "no \"input\""));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": [1], "input_batch": [[1]]})",
+                                                     input_kind::doubles, 0)),
+                       "both"));
+}
+
+BOOST_AUTO_TEST_CASE(an_input_of_the_wrong_type_is_refused_naming_both_types) {
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": "abc"})", input_kind::doubles, 0)),
+                       "input must be an array of numbers for app input type doubles, got a string"));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": [1]})", input_kind::strings, 0)),
+                       "input must be a string for app input type strings, got an array"));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": 5})", input_kind::bytes, 0)),
+                       "base64 string for app input type bytes, got a number"));
+}
+
+BOOST_AUTO_TEST_CASE(an_element_that_is_not_a_number_is_refused_by_index) {
+  BOOST_CHECK(contains(
+    refusal(parse_predict_request(R"({"input": [1, 2, "3"]})", input_kind::doubles, 0)),
+    "input[2] must be a number, got a string"));
+  BOOST_CHECK(contains(
+    refusal(parse_predict_request(R"({"input": [true]})", input_kind::floats, 0)),
+    "input[0] must be a number, got a boolean"));
+}
+
+BOOST_AUTO_TEST_CASE(the_wrong_length_is_refused_naming_both_lengths) {
+  BOOST_CHECK(contains(
+    refusal(parse_predict_request(R"({"input": [1, 2, 3]})", input_kind::doubles, 64)),
+    "input has 3 values, the app expects 64"));
+  BOOST_CHECK(contains(
+    refusal(parse_predict_request(R"({"input_batch": [[1, 2], [3]]})", input_kind::doubles, 2)),
+    "input_batch[1] has 1 values, the app expects 2"));
+}
+
+BOOST_AUTO_TEST_CASE(ints_must_be_integral_and_floats_must_fit) {
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": [1, 2.5]})", input_kind::ints, 0)),
+                       "input[1] is 2.5, not an integer"));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": [1e300]})", input_kind::floats, 0)),
+                       "does not fit a float"));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": [1e300]})", input_kind::ints, 0)),
+                       "2^53"));
+}
+
+BOOST_AUTO_TEST_CASE(bad_base64_is_refused) {
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": "ab$d"})", input_kind::bytes, 0)),
+                       "input is not valid base64: character 2"));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": "abcde"})", input_kind::bytes, 0)),
+                       "dangling"));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input": "abc=="})", input_kind::bytes, 0)),
+                       "not valid base64"));
+  BOOST_CHECK(contains(refusal(decode_base64("a=bc")), "invalid base64"));
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_must_be_a_non_empty_array_of_inputs) {
+  BOOST_CHECK(contains(
+    refusal(parse_predict_request(R"({"input_batch": {"a": 1}})", input_kind::doubles, 0)),
+    "input_batch must be an array of inputs, got an object"));
+  BOOST_CHECK(contains(
+    refusal(parse_predict_request(R"({"input_batch": [1, 2]})", input_kind::doubles, 0)),
+    "input_batch[0] must be an array of numbers for app input type doubles, got a number"));
+  BOOST_CHECK(contains(
+    refusal(parse_predict_request(R"({"input_batch": []})", input_kind::doubles, 0)),
+    "input_batch is empty"));
+}
+
+BOOST_AUTO_TEST_CASE(feedback_with_a_bad_uid_or_label_is_refused) {
+  BOOST_CHECK(contains(refusal(parse_feedback(R"({"uid": -1, "input": [1], "label": 1})",
+                                              input_kind::doubles, 0)),
+                       "uid must be a non-negative integer, got -1"));
+  BOOST_CHECK(contains(refusal(parse_feedback(R"({"input": [1]})", input_kind::doubles, 0)),
+                       "no \"label\""));
+  BOOST_CHECK(contains(refusal(parse_feedback(R"({"input": [1], "label": [1]})",
+                                              input_kind::doubles, 0)),
+                       "label must be a number or a string, got an array"));
+  BOOST_CHECK(contains(refusal(parse_feedback(R"({"input": [1, 2], "label": 1})",
+                                              input_kind::doubles, 3)),
+                       "input has 2 values, the app expects 3"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rendering)
+
+BOOST_AUTO_TEST_CASE(a_prediction_renders_its_fields_and_embeds_json_outputs_as_json) {
+  prediction p;
+  p.query_id = 17;
+  p.output = "[0.1, 0.9]";
+  p.confidence = 0.75;
+  p.models_used = {"a:1", "b:2"};
+  auto j = json::parse(render_prediction(p));
+  BOOST_CHECK_EQUAL(j["query_id"].get<uint64_t>(), 17u);
+  BOOST_REQUIRE(j["output"].is_array());
+  BOOST_CHECK_EQUAL(j["output"][1].get<double>(), 0.9);
+  BOOST_CHECK_EQUAL(j["default"].get<bool>(), false);
+  BOOST_CHECK(!j.contains("default_explanation"));
+  BOOST_CHECK(!j.contains("models_missing"));
+  BOOST_CHECK_EQUAL(j["confidence"].get<double>(), 0.75);
+  BOOST_CHECK((j["models_used"].get<std::vector<std::string>>()
+               == std::vector<std::string>{"a:1", "b:2"}));
+  for (auto [text, expected] : std::vector<std::pair<std::string, json>>{
+         {"7", json(7)}, {"true", json(true)}, {"null", json(nullptr)},
+         {R"({"k": 1})", json{{"k", 1}}}}) {
+    p.output = text;
+    BOOST_CHECK_EQUAL(json::parse(render_prediction(p))["output"], expected);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_output_that_is_not_json_is_embedded_as_a_string_unchanged) {
+  prediction p;
+  for (std::string text : {"cat", "7 dogs", "", "\"quoted\"", "{broken"}) {
+    p.output = text;
+    auto j = json::parse(render_prediction(p));
+    BOOST_REQUIRE(j["output"].is_string());
+    BOOST_CHECK_EQUAL(j["output"].get<std::string>(), text);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_default_prediction_carries_its_explanation_and_missing_models) {
+  prediction p;
+  p.query_id = 3;
+  p.output = "0";
+  p.is_default = true;
+  p.default_explanation = "no model answered within 20 ms";
+  p.models_missing = {"slow:1"};
+  auto j = json::parse(render_prediction(p));
+  BOOST_CHECK_EQUAL(j["default"].get<bool>(), true);
+  BOOST_CHECK_EQUAL(j["default_explanation"].get<std::string>(), p.default_explanation);
+  BOOST_CHECK_EQUAL(j["models_missing"][0].get<std::string>(), "slow:1");
+  BOOST_CHECK(j["models_used"].is_array() && j["models_used"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_renders_each_prediction_in_order) {
+  predictions ps(3);
+  for (size_t i = 0; i < ps.size(); ++i) {
+    ps[i].query_id = i + 100;
+    ps[i].output = std::to_string(i);
+  }
+  auto j = json::parse(render_batch(ps));
+  BOOST_REQUIRE_EQUAL(j["batch_predictions"].size(), 3u);
+  BOOST_CHECK_EQUAL(j["batch_predictions"][2]["query_id"].get<uint64_t>(), 102u);
+  BOOST_CHECK_EQUAL(j["batch_predictions"][2]["output"].get<int>(), 2);
+  BOOST_CHECK(json::parse(render_batch({}))["batch_predictions"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_error_renders_as_an_error_object) {
+  auto j = json::parse(render_error("bad \"thing\"\n"));
+  BOOST_CHECK_EQUAL(j["error"].get<std::string>(), "bad \"thing\"\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -88,6 +88,7 @@ struct http_client::impl {
     beast::error_code read_ec;
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<uint64_t>::max());
+    parser.skip(method == "HEAD");  // a HEAD response has headers only
     http::async_write(*stream, req, [&](beast::error_code e, size_t) {
       write_ec = e;
       if (e)

@@ -95,20 +95,51 @@ private:
     parser_.emplace();
     parser_->body_limit(server_.options.body_limit);
     stream_.expires_after(server_.options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  /// Reading the header first lets us answer "Expect: 100-continue" (curl
+  /// sends it for large bodies and would otherwise wait a second) and
+  /// refuse an oversized Content-Length before its body arrives.
+  void on_header(beast::error_code ec, size_t) {
+    if (failed(ec))
+      return;
+    auto self = shared_from_this();
+    auto read_body = [self] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       beast::bind_front_handler(&session::on_read, self));
+    };
+    if (!beast::iequals(parser_->get()[http::field::expect], "100-continue"))
+      return read_body();
+    auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                  parser_->get().version());
+    http::async_write(stream_, *cont, [self, cont, read_body](beast::error_code wec, size_t) {
+      if (wec)
+        return self->close();
+      read_body();
+    });
+  }
+
+  /// Answers or closes for a failed read; false if `ec` is no error.
+  bool failed(const beast::error_code& ec) {
+    if (!ec)
+      return false;
+    if (ec == http::error::body_limit)
+      fail(413, "request body exceeds the limit of " + std::to_string(server_.options.body_limit)
+                  + " bytes");
+    else if (ec == http::error::end_of_stream || ec == http::error::partial_message)
+      close();
+    else if (is_http_parse_error(ec))
+      fail(400, "malformed HTTP request: " + ec.message());
+    else  // timeout, reset, aborted by stop()
+      close();
+    return true;
   }
 
   void on_read(beast::error_code ec, size_t) {
-    if (ec == http::error::body_limit)
-      return fail(413, "request body exceeds the limit of "
-                         + std::to_string(server_.options.body_limit) + " bytes");
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message)
-      return close();
-    if (ec && is_http_parse_error(ec))
-      return fail(400, "malformed HTTP request: " + ec.message());
-    if (ec)  // timeout, reset, aborted by stop()
-      return close();
+    if (failed(ec))
+      return;
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     version_ = req.version();

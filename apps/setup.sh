@@ -23,7 +23,7 @@ packages=(
   cmake ninja-build ccache g++ git
   libcaf-dev capnproto libcapnp-dev
   libgloo-dev libucx-dev llvm-16-dev libxgboost-dev xgboost
-  librocksdb-dev libzstd-dev libtorch-dev libopenblas-dev python3-sklearn
+  librocksdb-dev libzstd-dev libtorch-dev libopenblas-dev python3-sklearn python3-venv
   libfmt-dev libspdlog-dev libboost-dev libboost-test-dev
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
 )
@@ -46,6 +46,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "== all ${#packages[@]} Debian packages present"
+fi
+
+# Python model containers (apps/python) need pycapnp, which Debian lacks: a
+# venv that still sees Debian's numpy, sklearn and torch, plus pycapnp.
+venv=/opt/troupe/venv
+if ! "$venv/bin/python" -c 'import capnp' 2>/dev/null; then
+  echo "== creating $venv with pycapnp"
+  venv_sudo=()
+  if [ "$(id -u)" -ne 0 ] && [ ! -w /opt ]; then venv_sudo=(sudo); fi
+  "${venv_sudo[@]}" mkdir -p /opt/troupe
+  "${venv_sudo[@]}" /usr/bin/python3 -m venv --system-site-packages "$venv"
+  "${venv_sudo[@]}" "$venv/bin/pip" install -q pycapnp
+else
+  echo "== $venv has pycapnp"
 fi
 
 echo "== configuring ($build_type) in $build_dir"

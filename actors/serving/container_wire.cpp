@@ -51,6 +51,16 @@ namespace {
 // capnp prefixes what crossed the wire.
 constexpr std::string_view remote_prefix = "remote exception: ";
 
+// What apps/python/troupe_container.py raises, as a traceback prints it.
+constexpr std::string_view python_error_marker = "ContainerError: ";
+
+std::string_view last_line(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.remove_suffix(1);
+  auto nl = text.rfind('\n');
+  return nl == std::string_view::npos ? text : text.substr(nl + 1);
+}
+
 // The errc whose name starts `text` followed by ": ", if any.
 bool parse_errc(std::string_view text, errc& code, std::string_view& rest) {
   for (uint8_t i = 1; i <= static_cast<uint8_t>(errc::join_refused); ++i) {
@@ -85,6 +95,11 @@ caf::error from_exception(const kj::Exception& e, const std::string& who) {
     errc code;
     std::string_view rest;
     if (parse_errc(text, code, rest))
+      return make_error(code, std::string{rest});
+    // pycapnp sends a Python traceback; the SDK's error is its last line.
+    auto last = last_line(text);
+    if (auto at = last.find(python_error_marker); at != std::string_view::npos
+        && parse_errc(last.substr(at + python_error_marker.size()), code, rest))
       return make_error(code, std::string{rest});
     return make_error(errc::invalid_argument, who + " failed the batch: " + std::string{text});
   }

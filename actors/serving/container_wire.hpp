@@ -36,7 +36,9 @@ caf::expected<query_inputs> from_wire(capnp::List<wire::Input>::Reader in);
 std::string to_exception_description(const caf::error& err);
 
 /// The Troupe error of a failed RPC to the container `who`: a remote
-/// "<errc>: <sentence>" keeps its code; a lost or refused connection is
+/// "<errc>: <sentence>" keeps its code (also as the last line of a Python
+/// traceback, "...ContainerError: <errc>: <sentence>", which is how pycapnp
+/// sends the Python SDK's errors); a lost or refused connection is
 /// unavailable; an unknown method is interface_mismatch; anything else from
 /// the model is invalid_argument with its description.
 caf::error from_exception(const kj::Exception& e, const std::string& who);

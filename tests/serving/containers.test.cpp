@@ -328,4 +328,70 @@ BOOST_AUTO_TEST_CASE(a_container_that_cannot_start_is_retried_and_predict_says_w
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
 
+// -- the Python SDK -------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_supervised_python_container_classifies_digits_above_90_percent) {
+  auto probe = test::run_command(venv_python + " -c 'import capnp, sklearn' 2>&1");
+  if (probe.status != 0) {
+    BOOST_TEST_MESSAGE("skipped: " << venv_python << " lacks pycapnp or sklearn (run "
+                                   << "apps/setup.sh): " << probe.output);
+    return;
+  }
+  auto script = python_dir + "/serve_sklearn_digits.py";
+  // The held-out rows, from the same split the container trained without.
+  auto csv = dir.file("digits_test.csv");
+  auto exported = test::run_command(venv_python + " " + script + " --export-test " + csv + " 2>&1");
+  BOOST_REQUIRE_MESSAGE(exported.status == 0, exported.output);
+  query_inputs rows;
+  std::vector<std::string> labels;
+  std::ifstream in{csv};
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream fields{line};
+    std::string field;
+    std::getline(fields, field, ',');
+    labels.push_back(field);
+    query_input x;
+    while (std::getline(fields, field, ','))
+      x.numbers.push_back(std::stod(field));
+    rows.push_back(std::move(x));
+  }
+  BOOST_REQUIRE(rows.size() == 450u);
+  BOOST_REQUIRE(rows[0].numbers.size() == 64u);
+
+  auto opts = supervised({venv_python, script, "--name", "digits"});
+  opts.rpc_timeout = 5s;
+  auto sup = spawn_container_supervisor(sys(), opts);
+  BOOST_REQUIRE(test::wait_until([&] { return stats_of(sys(), sup).pid != 0; }, 30s) >= 0);
+  size_t correct = 0;
+  constexpr size_t batch = 64;
+  auto started = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < rows.size(); i += batch) {
+    query_inputs part(rows.begin() + i, rows.begin() + std::min(rows.size(), i + batch));
+    auto out = predict(sys(), sup, part);
+    BOOST_REQUIRE_MESSAGE(out, why(out));
+    for (size_t j = 0; j < out->size(); ++j)
+      correct += (*out)[j] == labels[i + j];
+  }
+  auto accuracy = static_cast<double>(correct) / static_cast<double>(rows.size());
+  BOOST_TEST_MESSAGE("Python digits container: accuracy " << accuracy << " on " << rows.size()
+                       << " held-out rows, " << ms_since(started) << " ms in batches of "
+                       << batch);
+  BOOST_TEST(accuracy > 0.9);
+
+  // Bad input: its sentence crosses from Python, and the container stays up.
+  auto short_row = rows[0];
+  short_row.numbers.pop_back();
+  auto refused = predict(sys(), sup, {rows[1], short_row});
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(describe(refused.error())
+               == "invalid_argument: input 1 of the batch has 63 numbers, but model 'digits' "
+                  "takes 64");
+  auto pid = stats_of(sys(), sup).pid;
+  auto again = predict(sys(), sup, {rows[0]});
+  BOOST_REQUIRE_MESSAGE(again, why(again));
+  BOOST_TEST(again->at(0) == labels[0]);
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  BOOST_TEST(test::wait_until([&] { return process_gone(pid); }, 5s) >= 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

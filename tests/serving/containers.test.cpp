@@ -328,6 +328,26 @@ BOOST_AUTO_TEST_CASE(a_container_that_cannot_start_is_retried_and_predict_says_w
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
 
+BOOST_AUTO_TEST_CASE(a_container_that_never_becomes_ready_is_killed_and_retried) {
+  // A command that runs but never writes its ready file.
+  auto opts = supervised({"/bin/sh", "-c", "echo $$ >> \"$0.pids\"; exec sleep 60",
+                          dir.file("silent")});
+  opts.ready_timeout = 300ms;
+  auto sup = spawn_container_supervisor(sys(), opts);
+  BOOST_REQUIRE(test::wait_until([&] { return stats_of(sys(), sup).restarts >= 1; }, 5s) >= 0);
+  auto out = predict(sys(), sup, {numbers({1})});
+  BOOST_REQUIRE(!out);
+  BOOST_TEST(describe(out.error()).find("no ready file within 300 ms") != std::string::npos,
+             describe(out.error()));
+  // The first attempt's process was killed before the next one started.
+  std::ifstream pids{dir.file("silent.pids")};
+  uint32_t first_pid = 0;
+  pids >> first_pid;
+  BOOST_REQUIRE(first_pid != 0u);
+  BOOST_TEST(process_gone(first_pid));
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
 // -- the Python SDK -------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(a_supervised_python_container_classifies_digits_above_90_percent) {

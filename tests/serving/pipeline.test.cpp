@@ -1,0 +1,368 @@
+// The serving pipeline's actors together: batchers in front of containers,
+// apps choosing models, answering by the deadline, learning from feedback
+// and persisting what they learned. The containers here are small real
+// models (the sum of the input) with a configurable cost per batch.
+#define BOOST_TEST_MODULE pipeline
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/serving/app.hpp"
+#include "actors/serving/batcher.hpp"
+#include "messages/errors.hpp"
+#include "runtime/state_store.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace troupe;
+using namespace troupe::serving;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What a test container does and how it reports what it saw.
+struct sum_model {
+  std::chrono::microseconds per_batch{0};
+  std::chrono::microseconds per_query{0};
+  bool fail = false;
+  std::string offset;  // appended to each output, to tell models apart
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> queries{0};
+  std::atomic<uint64_t> largest{0};
+};
+
+/// A detached container: like a real one, it blocks its own thread while
+/// it computes.
+model_container_actor spawn_sum_container(caf::actor_system& sys,
+                                          std::shared_ptr<sum_model> model) {
+  return sys.spawn<caf::detached>(
+    [model](model_container_actor::pointer) -> model_container_actor::behavior_type {
+      return {
+        [model](predict_atom, const query_inputs& batch) -> caf::result<model_outputs> {
+          ++model->batches;
+          model->queries += batch.size();
+          if (batch.size() > model->largest)
+            model->largest = batch.size();
+          std::this_thread::sleep_for(model->per_batch + model->per_query * batch.size());
+          if (model->fail)
+            return make_error(errc::io_failure, "this container always fails");
+          model_outputs out;
+          for (auto& x : batch) {
+            double sum = 0;
+            for (auto v : x.numbers)
+              sum += v;
+            out.push_back(std::to_string(static_cast<long long>(sum)) + model->offset);
+          }
+          return out;
+        },
+      };
+    });
+}
+
+query_input numbers(std::vector<double> xs) {
+  return query_input{input_kind::doubles, std::move(xs), {}};
+}
+
+struct fixture {
+  test::client_system client;
+  caf::scoped_actor self{client.sys()};
+
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> ask(const Handle& h, Ts&&... xs) {
+    caf::expected<T> result = make_error(errc::timeout, "no answer");
+    self->request(h, 10s, std::forward<Ts>(xs)...)
+      .receive([&](T& x) { result = std::move(x); }, [&](caf::error& e) { result = e; });
+    return result;
+  }
+
+  batcher_actor batcher_for(std::shared_ptr<sum_model> model, const std::string& id,
+                            aimd_options aimd = {}, int64_t delay_us = 0, uint32_t replica = 0) {
+    batcher_options opts;
+    opts.model = id;
+    opts.replica = replica;
+    opts.aimd = aimd;
+    opts.batch_delay_us = delay_us;
+    return spawn_batcher(client.sys(), spawn_sum_container(client.sys(), model), opts);
+  }
+
+  app_actor app_with(app_spec spec, std::vector<app_model> models,
+                     std::shared_ptr<prediction_cache> cache = nullptr,
+                     state_store_actor store = {}, std::string state = {}) {
+    app_options opts;
+    opts.spec = std::move(spec);
+    opts.models = std::move(models);
+    opts.cache = std::move(cache);
+    opts.store = std::move(store);
+    opts.policy_state = std::move(state);
+    auto app = spawn_app(client.sys(), std::move(opts));
+    BOOST_REQUIRE_MESSAGE(app, test::why(app));
+    return *app;
+  }
+
+  /// Sends `n` queries at once (input {i, 1}) and waits for all answers.
+  std::vector<caf::expected<std::string>> burst(const batcher_actor& b, size_t n,
+                                                int64_t budget_us) {
+    using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
+    std::vector<handle> pending;
+    for (size_t i = 0; i < n; ++i)
+      pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
+                                      budget_us));
+    std::vector<caf::expected<std::string>> results;
+    for (auto& h : pending) {
+      caf::expected<std::string> r = make_error(errc::timeout, "none");
+      h.receive([&](std::string& out) { r = out; }, [&](caf::error& e) { r = e; });
+      results.push_back(std::move(r));
+    }
+    return results;
+  }
+
+  template <class T, class Handle, class... Ts>
+  std::vector<caf::expected<T>> many(const Handle& h, size_t n, const std::function<query_input(size_t)>& input) {
+    using handle = decltype(self->request(h, 10s, predict_atom::value, query_input{}));
+    std::vector<handle> pending;
+    for (size_t i = 0; i < n; ++i)
+      pending.push_back(self->request(h, 10s, predict_atom::value, input(i)));
+    std::vector<caf::expected<T>> results;
+    for (auto& p : pending) {
+      caf::expected<T> r = make_error(errc::timeout, "none");
+      p.receive([&](T& out) { r = std::move(out); }, [&](caf::error& e) { r = e; });
+      results.push_back(std::move(r));
+    }
+    return results;
+  }
+};
+
+app_spec spec_of(const std::string& name, const std::string& policy, int64_t slo_us,
+                 std::vector<std::string> models) {
+  app_spec s;
+  s.name = name;
+  s.policy = policy;
+  s.slo_us = slo_us;
+  s.default_output = "-1";
+  s.models = std::move(models);
+  return s;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(pipeline, fixture)
+
+// -- batcher ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_batcher_answers_every_query_with_its_own_output_in_batches) {
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 2ms;
+  auto b = batcher_for(model, "sum:1", {/*target*/ 50'000, 1, 1, 64, 8, 0.9});
+  auto results = burst(b, 300, 5'000'000);
+  for (size_t i = 0; i < results.size(); ++i) {
+    BOOST_REQUIRE_MESSAGE(results[i], test::why(results[i]));
+    BOOST_CHECK_EQUAL(*results[i], std::to_string(i + 1));
+  }
+  // 300 queries at 2 ms a batch in far fewer than 300 batches.
+  BOOST_CHECK_LT(model->batches.load(), 100u);
+  BOOST_CHECK_GT(model->largest.load(), 8u);
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_EQUAL(stats->queries, 300u);
+  BOOST_CHECK_GT(stats->mean_batch_size, 3.0);
+  BOOST_CHECK_EQUAL(stats->model, "sum:1");
+}
+
+BOOST_AUTO_TEST_CASE(aimd_keeps_batches_of_a_slow_model_under_the_latency_target) {
+  // 200 us per query: a 5 ms target allows about 25 per batch.
+  auto model = std::make_shared<sum_model>();
+  model->per_query = 200us;
+  auto b = batcher_for(model, "slow:1", {5'000, 1, 1, 512, 4, 0.9});
+  for (int round = 0; round < 4; ++round)
+    burst(b, 200, 60'000'000);
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_GE(stats->batch_size_limit, 12u);
+  BOOST_CHECK_LE(stats->batch_size_limit, 32u);
+}
+
+BOOST_AUTO_TEST_CASE(queries_that_expire_in_the_queue_are_dropped_with_a_timeout) {
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 60ms;
+  auto b = batcher_for(model, "sluggish:1", {1'000'000, 1, 1, 1, 1, 0.9});
+  // The first query occupies the container; the others wait 60 ms with 20 ms to live.
+  auto results = burst(b, 5, 20'000);
+  size_t expired = 0;
+  for (auto& r : results)
+    if (!r && is(r.error(), errc::timeout))
+      ++expired;
+  BOOST_CHECK_GE(expired, 4u);
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_GE(stats->expired, 4u);
+  BOOST_CHECK_LE(model->queries.load(), 1u);  // expired queries never reach the model
+}
+
+BOOST_AUTO_TEST_CASE(a_query_without_time_left_is_refused_at_once) {
+  auto model = std::make_shared<sum_model>();
+  auto b = batcher_for(model, "m:1");
+  auto r = ask<std::string>(b, predict_atom::value, numbers({1}), int64_t{0});
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK(is(r.error(), errc::timeout));
+}
+
+BOOST_AUTO_TEST_CASE(delayed_batching_waits_to_fill_a_batch) {
+  auto model = std::make_shared<sum_model>();
+  auto b = batcher_for(model, "m:1", {1'000'000, 64, 1, 64, 1, 0.9}, /*delay*/ 30'000);
+  // Queries trickle in one per ms; with a 30 ms delay they share batches.
+  using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
+  std::vector<handle> pending;
+  for (int i = 0; i < 20; ++i) {
+    pending.push_back(self->request(b, 10s, predict_atom::value, numbers({1}), int64_t{1'000'000}));
+    std::this_thread::sleep_for(1ms);
+  }
+  for (auto& h : pending)
+    h.receive([](std::string&) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_CHECK_LE(model->batches.load(), 3u);
+}
+
+// -- app ----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(an_app_answers_with_its_model_output) {
+  auto model = std::make_shared<sum_model>();
+  auto app = app_with(spec_of("add", "single", 100'000, {"sum"}),
+                      {{"sum:1", {batcher_for(model, "sum:1")}}});
+  auto p = ask<prediction>(app, predict_atom::value, numbers({2, 3}));
+  BOOST_REQUIRE_MESSAGE(p, test::why(p));
+  BOOST_CHECK_EQUAL(p->output, "5");
+  BOOST_CHECK(!p->is_default);
+  BOOST_CHECK(p->models_used == std::vector<std::string>{"sum:1"});
+  BOOST_CHECK(p->models_missing.empty());
+  auto batch = ask<predictions>(app, predict_atom::value,
+                                query_inputs{numbers({1}), numbers({2, 2}), numbers({})});
+  BOOST_REQUIRE(batch);
+  BOOST_REQUIRE_EQUAL(batch->size(), 3u);
+  BOOST_CHECK_EQUAL((*batch)[0].output, "1");
+  BOOST_CHECK_EQUAL((*batch)[1].output, "4");
+  BOOST_CHECK_EQUAL((*batch)[2].output, "0");
+  BOOST_CHECK_NE((*batch)[0].query_id, (*batch)[1].query_id);
+}
+
+BOOST_AUTO_TEST_CASE(a_model_too_slow_for_the_slo_gives_the_default_output_by_the_deadline) {
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 300ms;
+  auto app = app_with(spec_of("strict", "single", 20'000, {"slow"}),
+                      {{"slow:1", {batcher_for(model, "slow:1")}}});
+  auto started = std::chrono::steady_clock::now();
+  auto p = ask<prediction>(app, predict_atom::value, numbers({1}));
+  auto took = std::chrono::steady_clock::now() - started;
+  BOOST_REQUIRE(p);
+  BOOST_CHECK(p->is_default);
+  BOOST_CHECK_EQUAL(p->output, "-1");
+  BOOST_CHECK_NE(p->default_explanation.find("SLO of 20000 us"), std::string::npos);
+  BOOST_CHECK(p->models_missing == std::vector<std::string>{"slow:1"});
+  BOOST_CHECK_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 100);  // not the model's 300 ms
+}
+
+BOOST_AUTO_TEST_CASE(an_ensemble_answers_without_a_straggler_at_the_deadline) {
+  auto fast1 = std::make_shared<sum_model>();
+  auto fast2 = std::make_shared<sum_model>();
+  auto slow = std::make_shared<sum_model>();
+  slow->per_batch = 500ms;
+  auto app = app_with(spec_of("ensemble", "exp4", 30'000, {"a", "b", "c"}),
+                      {{"a:1", {batcher_for(fast1, "a:1")}},
+                       {"b:1", {batcher_for(slow, "b:1")}},
+                       {"c:1", {batcher_for(fast2, "c:1")}}});
+  auto started = std::chrono::steady_clock::now();
+  auto p = ask<prediction>(app, predict_atom::value, numbers({4, 5}));
+  auto took = std::chrono::steady_clock::now() - started;
+  BOOST_REQUIRE(p);
+  BOOST_CHECK(!p->is_default);
+  BOOST_CHECK_EQUAL(p->output, "9");
+  BOOST_CHECK(p->models_missing == std::vector<std::string>{"b:1"});
+  BOOST_CHECK_EQUAL(p->models_used.size(), 2u);
+  BOOST_CHECK_CLOSE(p->confidence, 1.0, 1e-9);
+  BOOST_CHECK_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 200);
+}
+
+BOOST_AUTO_TEST_CASE(queries_go_to_another_replica_when_one_fails) {
+  auto broken = std::make_shared<sum_model>();
+  broken->fail = true;
+  auto healthy = std::make_shared<sum_model>();
+  auto app = app_with(spec_of("failover", "single", 200'000, {"m"}),
+                      {{"m:1",
+                        {batcher_for(broken, "m:1", {}, 0, 0),
+                         batcher_for(healthy, "m:1", {}, 0, 1)}}});
+  auto results = many<prediction>(app, 40, [](size_t i) { return numbers({double(i)}); });
+  for (size_t i = 0; i < results.size(); ++i) {
+    BOOST_REQUIRE(results[i]);
+    BOOST_CHECK(!results[i]->is_default);
+    BOOST_CHECK_EQUAL(results[i]->output, std::to_string(i));
+  }
+  BOOST_CHECK_GT(broken->batches.load(), 0u);  // it was tried, and passed over
+}
+
+BOOST_AUTO_TEST_CASE(a_cached_prediction_is_answered_without_the_model) {
+  auto model = std::make_shared<sum_model>();
+  auto cache = std::make_shared<prediction_cache>(1 << 20);
+  auto app = app_with(spec_of("cached", "single", 100'000, {"sum"}),
+                      {{"sum:1", {batcher_for(model, "sum:1")}}}, cache);
+  auto first = ask<prediction>(app, predict_atom::value, numbers({7, 7}));
+  BOOST_REQUIRE(first);
+  auto calls = model->queries.load();
+  auto second = ask<prediction>(app, predict_atom::value, numbers({7, 7}));
+  BOOST_REQUIRE(second);
+  BOOST_CHECK_EQUAL(second->output, "14");
+  BOOST_CHECK_EQUAL(model->queries.load(), calls);
+  BOOST_CHECK_EQUAL(cache->stats().hits, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(feedback_moves_exp3_to_the_right_model_and_the_state_persists) {
+  test::temp_dir dir;
+  auto store = spawn_state_store(client.sys(), {dir.file("db"), false, 1 << 20});
+  BOOST_REQUIRE(store);
+  auto right = std::make_shared<sum_model>();
+  auto wrong = std::make_shared<sum_model>();
+  wrong->offset = "0";  // "5" becomes "50"
+  auto cache = std::make_shared<prediction_cache>(1 << 20);
+  auto models = std::vector<app_model>{{"wrong:1", {batcher_for(wrong, "wrong:1")}},
+                                       {"right:1", {batcher_for(right, "right:1")}}};
+  auto app = app_with(spec_of("bandit", "exp3", 200'000, {"wrong", "right"}), models, cache,
+                      *store);
+  for (int i = 0; i < 150; ++i) {
+    feedback fb{0, numbers({double(i % 10)}), std::to_string(i % 10)};
+    auto ok = ask<bool>(app, feedback_atom::value, fb);
+    BOOST_REQUIRE_MESSAGE(ok, test::why(ok));
+  }
+  auto answers = many<prediction>(app, 200, [](size_t i) { return numbers({double(i % 10)}); });
+  size_t right_answers = 0;
+  for (auto& a : answers)
+    right_answers += a && a->models_used == std::vector<std::string>{"right:1"};
+  BOOST_CHECK_GT(right_answers, 150u);
+  // The learned state is in the store; a new app starts from it.
+  auto saved = ask<std::string>(*store, caf::get_atom::value, policy_state_key("bandit"));
+  BOOST_REQUIRE(saved);
+  auto restarted = app_with(spec_of("bandit", "exp3", 200'000, {"wrong", "right"}), models, cache,
+                            *store, *saved);
+  answers = many<prediction>(restarted, 200, [](size_t i) { return numbers({double(i % 10)}); });
+  right_answers = 0;
+  for (auto& a : answers)
+    right_answers += a && a->models_used == std::vector<std::string>{"right:1"};
+  BOOST_CHECK_GT(right_answers, 150u);
+  caf::anon_send_exit(*store, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(an_app_without_models_or_with_foreign_state_is_refused) {
+  app_options opts;
+  opts.spec = spec_of("empty", "exp4", 1000, {});
+  auto none = spawn_app(client.sys(), opts);
+  BOOST_REQUIRE(!none);
+  BOOST_CHECK_NE(describe(none.error()).find("app 'empty'"), std::string::npos);
+  auto model = std::make_shared<sum_model>();
+  opts.spec = spec_of("x", "exp4", 1000, {"m"});
+  opts.models = {{"m:1", {batcher_for(model, "m:1")}}};
+  opts.policy_state = R"({"policy":"exp4","weights":[1,1]})";
+  auto bad = spawn_app(client.sys(), opts);
+  BOOST_REQUIRE(!bad);
+  BOOST_CHECK_NE(describe(bad.error()).find("2 weights, the app has 1 models"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

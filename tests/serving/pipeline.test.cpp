@@ -69,6 +69,14 @@ query_input numbers(std::vector<double> xs) {
 struct fixture {
   test::client_system client;
   caf::scoped_actor self{client.sys()};
+  // Batchers and apps keep timers at their queries' deadlines, which keep
+  // them alive; a test stops what it spawned so that shutdown is immediate.
+  std::vector<caf::actor> spawned;
+
+  ~fixture() {
+    for (auto& a : spawned)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
 
   template <class T, class Handle, class... Ts>
   caf::expected<T> ask(const Handle& h, Ts&&... xs) {
@@ -85,7 +93,11 @@ struct fixture {
     opts.replica = replica;
     opts.aimd = aimd;
     opts.batch_delay_us = delay_us;
-    return spawn_batcher(client.sys(), spawn_sum_container(client.sys(), model), opts);
+    auto container = spawn_sum_container(client.sys(), model);
+    auto b = spawn_batcher(client.sys(), container, opts);
+    spawned.push_back(caf::actor_cast<caf::actor>(container));
+    spawned.push_back(caf::actor_cast<caf::actor>(b));
+    return b;
   }
 
   app_actor app_with(app_spec spec, std::vector<app_model> models,
@@ -99,6 +111,7 @@ struct fixture {
     opts.policy_state = std::move(state);
     auto app = spawn_app(client.sys(), std::move(opts));
     BOOST_REQUIRE_MESSAGE(app, test::why(app));
+    spawned.push_back(caf::actor_cast<caf::actor>(*app));
     return *app;
   }
 

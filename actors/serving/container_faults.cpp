@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <unistd.h>
@@ -10,24 +11,45 @@
 
 namespace troupe::serving {
 
+namespace {
+
+/// A positive decimal count, or nothing.
+std::optional<uint64_t> positive_count(const std::string& word) {
+  if (word.empty() || word[0] == '-' || word[0] == '+')
+    return std::nullopt;
+  try {
+    size_t used = 0;
+    auto n = std::stoull(word, &used);
+    if (used != word.size() || n == 0)
+      return std::nullopt;
+    return n;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+} // namespace
+
 caf::expected<container_fault> parse_fault(const std::vector<std::string>& words) {
   container_fault f;
   if (words.empty())
     return f;
   const auto& name = words[0];
-  if (name == "crash-after") {
+  if (name == "crash-after" || name == "slow") {
+    auto example = name == "slow" ? "microseconds, e.g. 100000" : "a count, e.g. 3";
     if (words.size() != 2)
-      return make_error(errc::invalid_argument, "--fault crash-after needs a count, e.g. 3");
-    try {
-      size_t used = 0;
-      auto n = std::stoull(words[1], &used);
-      if (used != words[1].size() || n == 0)
-        throw std::invalid_argument{"not a positive count"};
-      f.what = container_fault::kind::crash_after;
-      f.after = n;
-    } catch (const std::exception&) {
       return make_error(errc::invalid_argument,
-                        "--fault crash-after: '" + words[1] + "' is not a positive count");
+                        "--fault " + name + " needs " + example);
+    auto n = positive_count(words[1]);
+    if (!n)
+      return make_error(errc::invalid_argument,
+                        "--fault " + name + ": '" + words[1] + "' is not a positive count");
+    if (name == "slow") {
+      f.what = container_fault::kind::slow;
+      f.micros = *n;
+    } else {
+      f.what = container_fault::kind::crash_after;
+      f.after = *n;
     }
     return f;
   }
@@ -39,7 +61,8 @@ caf::expected<container_fault> parse_fault(const std::vector<std::string>& words
     f.what = container_fault::kind::garbage;
   else
     return make_error(errc::invalid_argument,
-                      "unknown fault '" + name + "' (there are: crash-after N, hang, garbage)");
+                      "unknown fault '" + name
+                        + "' (there are: crash-after N, hang, garbage, slow MICROS)");
   return f;
 }
 
@@ -59,6 +82,12 @@ predict_function with_fault(predict_function predict, container_fault fault) {
       return [](const query_inputs&) -> caf::expected<model_outputs> {
         for (;;)
           std::this_thread::sleep_for(std::chrono::hours{1});
+      };
+    case container_fault::kind::slow:
+      return [predict, pause = std::chrono::microseconds{fault.micros}](
+               const query_inputs& inputs) {
+        std::this_thread::sleep_for(pause);
+        return predict(inputs);
       };
     case container_fault::kind::garbage:
       return [predict](const query_inputs& inputs) {

@@ -18,13 +18,15 @@ struct container_fault {
     crash_after,  ///< the process exits abruptly (_exit(70)) on predict number `after`
     hang,         ///< predict blocks the container forever (heartbeats stop too)
     garbage,      ///< predict answers one output more than it was asked for
+    slow,         ///< every predict first sleeps `micros` (a straggler, for benchmarks)
   };
   kind what = kind::none;
   uint64_t after = 0;
+  uint64_t micros = 0;
 };
 
-/// Parses the words of --fault: {"crash-after", "3"}, {"hang"}, {"garbage"};
-/// invalid_argument naming what is wrong otherwise.
+/// Parses the words of --fault: {"crash-after", "3"}, {"hang"}, {"garbage"},
+/// {"slow", "100000"}; invalid_argument naming what is wrong otherwise.
 caf::expected<container_fault> parse_fault(const std::vector<std::string>& words);
 
 /// `predict` with `fault` built in (itself if the fault is none).

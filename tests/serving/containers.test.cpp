@@ -30,6 +30,7 @@ using troupe::test::why;
 namespace {
 
 const std::string container_binary = TROUPE_CONTAINER;
+const std::string make_models = MAKE_MODELS;
 const std::string venv_python = TROUPE_VENV_PYTHON;
 const std::string python_dir = std::string{TROUPE_SOURCE_DIR} + "/apps/python";
 
@@ -346,6 +347,83 @@ BOOST_AUTO_TEST_CASE(a_container_that_never_becomes_ready_is_killed_and_retried)
   BOOST_REQUIRE(first_pid != 0u);
   BOOST_TEST(process_gone(first_pid));
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
+// -- model files served through backends ---------------------------------------
+
+BOOST_AUTO_TEST_CASE(troupe_container_refuses_a_missing_file_or_an_unknown_backend) {
+  auto r = test::run_command(container_binary + " --backend xgboost --path "
+                             + dir.file("absent.json") + " 2>&1");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find("absent.json") != std::string::npos, r.output);
+  r = test::run_command(container_binary + " --backend onnx --path x 2>&1");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find("unknown backend 'onnx'") != std::string::npos, r.output);
+  r = test::run_command(container_binary + " --backend xgboost 2>&1");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find("--backend xgboost needs --path FILE") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_supervised_xgboost_container_classifies_digits_above_90_percent) {
+  auto made = test::run_command("timeout 120 " + make_models + " --out " + dir.file("models")
+                                + " 2>&1");
+  BOOST_REQUIRE_MESSAGE(made.status == 0, "troupe-make-models failed: " << made.output);
+  // test.csv: 64 pixel values, then the label.
+  query_inputs rows;
+  std::vector<std::string> labels;
+  std::ifstream in{dir.file("models/test.csv")};
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream fields{line};
+    query_input x;
+    for (std::string field; std::getline(fields, field, ',');)
+      x.numbers.push_back(std::stod(field));
+    BOOST_REQUIRE_EQUAL(x.numbers.size(), 65u);
+    labels.push_back(std::to_string(static_cast<int>(x.numbers.back())));
+    x.numbers.pop_back();
+    rows.push_back(std::move(x));
+  }
+  BOOST_REQUIRE_GT(rows.size(), 300u);
+
+  auto sup = spawn_container_supervisor(
+    sys(), supervised({container_binary, "--backend", "xgboost", "--path",
+                       dir.file("models/digits_xgb.json"), "--version", "3"}));
+  BOOST_REQUIRE(test::wait_until([&] { return stats_of(sys(), sup).pid != 0; }, 10s) >= 0);
+  size_t correct = 0;
+  for (size_t i = 0; i < rows.size(); i += 64) {
+    query_inputs part(rows.begin() + i, rows.begin() + std::min(rows.size(), i + 64));
+    auto out = predict(sys(), sup, part);
+    BOOST_REQUIRE_MESSAGE(out, why(out));
+    BOOST_REQUIRE_EQUAL(out->size(), part.size());
+    for (size_t j = 0; j < out->size(); ++j)
+      correct += (*out)[j] == labels[i + j];
+  }
+  auto accuracy = static_cast<double>(correct) / static_cast<double>(rows.size());
+  BOOST_TEST_MESSAGE("XGBoost digits container: accuracy " << accuracy);
+  BOOST_TEST(accuracy > 0.9);
+  // The backend's length check reaches the caller as the container's.
+  auto short_row = rows[0];
+  short_row.numbers.pop_back();
+  auto refused = predict(sys(), sup, {short_row});
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(describe(refused.error()).find("has 63 numbers, but model 'digits_xgb' takes 64")
+               != std::string::npos,
+             describe(refused.error()));
+  auto pid = stats_of(sys(), sup).pid;
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  BOOST_TEST(test::wait_until([&] { return process_gone(pid); }, 5s) >= 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_container_answers_after_its_delay) {
+  auto c = start_container(dir, {"--backend", "noop", "--fault", "slow", "50000"});
+  auto proxy = spawn_container_proxy(sys(), "127.0.0.1", c.port, 2s);
+  auto started = std::chrono::steady_clock::now();
+  auto out = predict(sys(), proxy, {numbers({1, 2})});
+  auto elapsed = ms_since(started);
+  BOOST_REQUIRE_MESSAGE(out, why(out));
+  BOOST_TEST(out->at(0) == "0");
+  BOOST_TEST(elapsed >= 50);
+  BOOST_TEST(elapsed < 2000);
+  caf::anon_send_exit(proxy, caf::exit_reason::user_shutdown);
 }
 
 // -- the Python SDK -------------------------------------------------------------

@@ -1,0 +1,638 @@
+#include "actors/serving/serving_manager.hpp"
+
+#include <cstdio>
+#include <sstream>
+#include <unistd.h>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/serving/app.hpp"
+#include "actors/serving/batcher.hpp"
+#include "actors/serving/container_supervisor.hpp"
+#include "actors/serving/model_backend.hpp"
+#include "actors/serving/model_container.hpp"
+#include "actors/serving/spec_json.hpp"
+#include "messages/errors.hpp"
+#include "messages/type_ids.hpp"
+#include "runtime/state_store.hpp"
+
+namespace troupe::serving {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto store_timeout = 5s;
+
+struct replica {
+  batcher_actor batcher;
+  caf::actor container;
+};
+
+struct model_entry {
+  std::map<uint32_t, model_spec> versions;
+  uint32_t current = 0;
+  /// Replicas of the current version (empty if they could not start).
+  std::vector<replica> replicas;
+  /// Why the replicas could not start, for `list`.
+  std::string problem;
+  const model_spec& spec() const { return versions.at(current); }
+};
+
+struct app_entry {
+  app_spec spec;
+  /// Bumped by each respawn; a respawn that finishes after a newer one
+  /// started is discarded.
+  uint64_t generation = 0;
+};
+
+struct manager_state {
+  serving_manager_options opts;
+  std::map<std::string, app_entry> apps;
+  std::map<std::string, model_entry> models;
+  static inline const char* name = "serving_manager";
+};
+
+using manager_pointer = serving_manager_actor::stateful_pointer<manager_state>;
+
+/// One store write of a change; no value: delete the key.
+struct store_write {
+  std::string key;
+  std::optional<std::string> value;
+};
+
+caf::error refused(std::string why) {
+  return make_error(errc::invalid_argument, std::move(why));
+}
+
+bool links(const app_spec& app, const std::string& model) {
+  return std::find(app.models.begin(), app.models.end(), model) != app.models.end();
+}
+
+/// Writes `writes` in order, then calls `done` (with the first error, if a
+/// write failed). Awaits each reply: no other admin request interleaves
+/// with a change being persisted.
+void persist(manager_pointer self, std::vector<store_write> writes,
+             std::function<void(const caf::error&)> done) {
+  if (writes.empty()) {
+    done({});
+    return;
+  }
+  auto write = writes.front();
+  writes.erase(writes.begin());
+  auto next = [self, rest = std::move(writes), done](caf::ok_atom) mutable {
+    persist(self, std::move(rest), std::move(done));
+  };
+  auto fail = [done, key = write.key](caf::error& err) {
+    done(make_error(errc::io_failure, "the store did not persist '" + key + "': " + describe(err) +
+                                        "; nothing changed"));
+  };
+  auto& store = self->state.opts.store;
+  if (write.value)
+    self->request(store, store_timeout, caf::put_atom::value, write.key, *write.value)
+      .await(std::move(next), std::move(fail));
+  else
+    self->request(store, store_timeout, caf::delete_atom::value, write.key)
+      .await(std::move(next), std::move(fail));
+}
+
+/// The latency a batch of `model` may take: Clipper's AIMD keeps batches
+/// under the SLO; a query may wait for one batch and then ride the next, so
+/// each batch gets 40 % of the strictest SLO among the apps using it.
+int64_t batch_latency_target(const manager_state& st, const std::string& model) {
+  int64_t strictest = 0;
+  for (auto& [name, app] : st.apps)
+    if (links(app.spec, model) && (strictest == 0 || app.spec.slo_us < strictest))
+      strictest = app.spec.slo_us;
+  return strictest == 0 ? 8'000 : std::max<int64_t>(strictest * 2 / 5, 100);
+}
+
+std::vector<std::string> split_words(const std::string& line) {
+  std::istringstream in{line};
+  std::vector<std::string> words;
+  for (std::string w; in >> w;)
+    words.push_back(w);
+  return words;
+}
+
+/// argv[0] without a '/' is looked up in program_dir first (where
+/// troupe-container is installed next to troupe), then left to PATH.
+void resolve_program(std::vector<std::string>& argv, const std::string& program_dir) {
+  if (argv.empty() || argv[0].find('/') != std::string::npos || program_dir.empty())
+    return;
+  auto candidate = program_dir + "/" + argv[0];
+  if (::access(candidate.c_str(), X_OK) == 0)
+    argv[0] = candidate;
+}
+
+void stop_replicas(const std::vector<replica>& replicas) {
+  for (auto& r : replicas) {
+    caf::anon_send_exit(r.batcher, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(r.container, caf::exit_reason::user_shutdown);
+  }
+}
+
+/// Stops replaced replicas once the queries they hold had time to finish.
+void retire(manager_pointer self, const std::vector<replica>& replicas) {
+  auto grace = self->state.opts.retire_grace;
+  for (auto& r : replicas) {
+    caf::exit_msg bye{caf::actor_addr{}, caf::exit_reason::user_shutdown};
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(r.batcher), grace, bye);
+    caf::delayed_anon_send(r.container, grace, bye);
+  }
+}
+
+/// Starts replicas [first, first + count) of `spec`: a container (an
+/// in-process backend on its own thread, or a supervised process) and its
+/// batcher each. All or nothing.
+caf::expected<std::vector<replica>> start_replicas(manager_pointer self, const model_spec& spec,
+                                                   uint32_t first, uint32_t count) {
+  auto& st = self->state;
+  auto& sys = self->system();
+  std::vector<replica> started;
+  for (uint32_t i = first; i < first + count; ++i) {
+    caf::actor container;
+    if (spec.backend == "container") {
+      container_supervisor_options sup;
+      sup.argv = split_words(spec.path);
+      resolve_program(sup.argv, st.opts.program_dir);
+      sup.name = spec.id() + "#" + std::to_string(i);
+      sup.work_dir = st.opts.work_dir;
+      sup.ready_timeout = st.opts.container_ready_timeout;
+      container = caf::actor_cast<caf::actor>(spawn_container_supervisor(sys, std::move(sup)));
+    } else {
+      auto backend = open_backend(spec);
+      if (!backend) {
+        stop_replicas(started);
+        return make_error(errc::invalid_argument, "model " + spec.id() + " cannot be loaded: " +
+                                                    describe(backend.error()));
+      }
+      container = caf::actor_cast<caf::actor>(spawn_model_container(sys, *backend));
+    }
+    batcher_options opts;
+    opts.model = spec.id();
+    opts.replica = i;
+    opts.aimd.latency_target_us = batch_latency_target(st, spec.name);
+    opts.aimd.max = spec.max_batch;
+    opts.batch_delay_us = spec.batch_delay_us;
+    auto batcher = spawn_batcher(sys, caf::actor_cast<model_container_actor>(container), opts);
+    started.push_back(replica{batcher, container});
+  }
+  return started;
+}
+
+std::shared_ptr<const app_route> route_of(const app_spec& spec, app_actor actor) {
+  return std::make_shared<const app_route>(app_route{spec, std::move(actor)});
+}
+
+/// (Re)starts the actor of app `name` over its models' current replicas,
+/// with the policy state the store holds, and publishes its route.
+void respawn_app(manager_pointer self, const std::string& name) {
+  auto& st = self->state;
+  auto& entry = st.apps.at(name);
+  auto generation = ++entry.generation;
+  std::vector<app_model> models;
+  for (auto& m : entry.spec.models) {
+    auto i = st.models.find(m);
+    if (i == st.models.end())
+      continue;
+    std::vector<batcher_actor> batchers;
+    for (auto& r : i->second.replicas)
+      batchers.push_back(r.batcher);
+    models.push_back(app_model{i->second.spec().id(), std::move(batchers)});
+  }
+  if (models.empty()) {
+    st.opts.routes->set(route_of(entry.spec, app_actor{}));
+    return;
+  }
+  auto install = [self, name, generation, models](std::string policy_state) {
+    auto& st = self->state;
+    auto i = st.apps.find(name);
+    if (i == st.apps.end() || i->second.generation != generation)
+      return;  // removed, or respawned again meanwhile
+    app_options opts;
+    opts.spec = i->second.spec;
+    opts.models = models;
+    opts.cache = st.opts.cache;
+    opts.metrics = st.opts.metrics;
+    opts.store = st.opts.store;
+    opts.seed = st.opts.seed + generation;
+    opts.policy_state = policy_state;
+    auto app = spawn_app(self->system(), opts);
+    if (!app && !policy_state.empty()) {
+      // The learned state no longer fits (models were linked or unlinked):
+      // the policy starts afresh.
+      spdlog::info("serving: app '{}' starts a fresh {} policy ({})", name, opts.spec.policy,
+                   describe(app.error()));
+      opts.policy_state.clear();
+      app = spawn_app(self->system(), opts);
+    }
+    if (!app) {
+      spdlog::error("serving: app '{}' cannot start: {}", name, describe(app.error()));
+      st.opts.routes->set(route_of(i->second.spec, app_actor{}));
+      return;
+    }
+    st.opts.routes->set(route_of(i->second.spec, *app));
+  };
+  self->request(st.opts.store, store_timeout, caf::get_atom::value, policy_state_key(name))
+    .then([install](std::string& saved) { install(std::move(saved)); },
+          [install](caf::error&) { install({}); });
+}
+
+void respawn_apps_of(manager_pointer self, const std::string& model) {
+  std::vector<std::string> names;
+  for (auto& [name, app] : self->state.apps)
+    if (links(app.spec, model))
+      names.push_back(name);
+  for (auto& n : names)
+    respawn_app(self, n);
+}
+
+/// Replaces the replicas of `model` by `fresh` (of its version `version`),
+/// retires the old ones and moves the apps over.
+void switch_replicas(manager_pointer self, const std::string& model, uint32_t version,
+                     std::vector<replica> fresh) {
+  auto& entry = self->state.models.at(model);
+  auto old = std::move(entry.replicas);
+  entry.replicas = std::move(fresh);
+  entry.current = version;
+  entry.problem.clear();
+  respawn_apps_of(self, model);
+  retire(self, old);
+}
+
+std::string versions_of(const model_entry& m) {
+  std::string out;
+  for (auto& [v, spec] : m.versions)
+    out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return out;
+}
+
+std::string state_json(const manager_state& st) {
+  using json = nlohmann::json;
+  json apps = json::array();
+  for (auto& [name, app] : st.apps) {
+    auto doc = json::parse(render(app.spec));
+    auto route = st.opts.routes->find(name);
+    doc["serving"] = route && route->actor != nullptr;
+    apps.push_back(std::move(doc));
+  }
+  json models = json::array();
+  for (auto& [name, m] : st.models)
+    for (auto& [v, spec] : m.versions) {
+      auto doc = json::parse(render(spec));
+      doc["current"] = v == m.current;
+      if (v == m.current) {
+        doc["running_replicas"] = m.replicas.size();
+        if (!m.problem.empty())
+          doc["problem"] = m.problem;
+      }
+      models.push_back(std::move(doc));
+    }
+  return json{{"apps", std::move(apps)}, {"models", std::move(models)}}.dump();
+}
+
+using ok_promise = caf::typed_response_promise<caf::ok_atom>;
+
+/// Delivers ok, or the error, once a change is persisted; `apply` runs
+/// only after the store confirmed it.
+void commit(manager_pointer self, ok_promise rp, std::vector<store_write> writes,
+            std::function<void()> apply, std::function<void()> undo = nullptr) {
+  persist(self, std::move(writes),
+          [rp, apply = std::move(apply), undo = std::move(undo)](const caf::error& err) mutable {
+            if (err) {
+              if (undo)
+                undo();
+              rp.deliver(err);
+              return;
+            }
+            apply();
+            rp.deliver(caf::ok_atom::value);
+          });
+}
+
+serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
+  // Start what the store held (spawn_serving_manager filled apps/models).
+  for (auto& [name, m] : self->state.models) {
+    auto started = start_replicas(self, m.spec(), 0, m.spec().replicas);
+    if (started) {
+      m.replicas = std::move(*started);
+    } else {
+      m.problem = describe(started.error());
+      spdlog::error("serving: {}", m.problem);
+    }
+  }
+  for (auto& [name, app] : self->state.apps)
+    respawn_app(self, name);
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    for (auto& [name, m] : self->state.models)
+      stop_replicas(m.replicas);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](add_app_atom, app_spec spec) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (auto err = validate(spec))
+        return err;
+      if (st.apps.count(spec.name))
+        return make_error(errc::already_exists, "app '" + spec.name + "' already exists");
+      for (auto& m : spec.models)
+        if (!st.models.count(m))
+          return make_error(errc::not_found, "app '" + spec.name + "' names model '" + m +
+                                               "', which does not exist; add it first");
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      commit(self, rp, {{app_key(spec.name), render(spec)}}, [self, spec] {
+        self->state.apps[spec.name].spec = spec;
+        respawn_app(self, spec.name);
+      });
+      return rp;
+    },
+    [self](remove_app_atom, const std::string& name) -> caf::result<caf::ok_atom> {
+      if (!self->state.apps.count(name))
+        return make_error(errc::not_found, "no app named '" + name + "'");
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      commit(self, rp, {{app_key(name), std::nullopt}, {policy_state_key(name), std::nullopt}},
+             [self, name] {
+               self->state.apps.erase(name);
+               self->state.opts.routes->erase(name);
+             });
+      return rp;
+    },
+    [self](add_model_atom, model_spec spec) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (auto err = validate(spec))
+        return err;
+      auto known = st.models.find(spec.name);
+      if (known != st.models.end() && known->second.versions.count(spec.version))
+        return make_error(errc::already_exists,
+                          "model '" + spec.name + "' already has version " +
+                            std::to_string(spec.version) + "; give the new one another number");
+      auto fresh = start_replicas(self, spec, 0, spec.replicas);
+      if (!fresh)
+        return fresh.error();
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto replicas = *fresh;
+      commit(
+        self, rp,
+        {{model_key(spec.name, spec.version), render(spec)},
+         {current_key(spec.name), std::to_string(spec.version)}},
+        [self, spec, replicas] {
+          self->state.models[spec.name].versions[spec.version] = spec;
+          switch_replicas(self, spec.name, spec.version, replicas);
+        },
+        [replicas] { stop_replicas(replicas); });
+      return rp;
+    },
+    [self](remove_model_atom, const std::string& name) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      auto m = st.models.find(name);
+      if (m == st.models.end())
+        return make_error(errc::not_found, "no model named '" + name + "'");
+      std::vector<store_write> writes;
+      std::vector<app_spec> changed;
+      for (auto& [app_name, app] : st.apps)
+        if (links(app.spec, name)) {
+          if (app.spec.models.size() == 1)
+            return refused("removing model '" + name + "' would leave app '" + app_name +
+                           "' without models; link another model to it or remove the app first");
+          auto spec = app.spec;
+          spec.models.erase(std::find(spec.models.begin(), spec.models.end(), name));
+          writes.push_back({app_key(app_name), render(spec)});
+          changed.push_back(std::move(spec));
+        }
+      for (auto& [v, spec] : m->second.versions)
+        writes.push_back({model_key(name, v), std::nullopt});
+      writes.push_back({current_key(name), std::nullopt});
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      commit(self, rp, std::move(writes), [self, name, changed] {
+        auto& st = self->state;
+        retire(self, st.models.at(name).replicas);
+        st.models.erase(name);
+        for (auto& spec : changed) {
+          st.apps.at(spec.name).spec = spec;
+          respawn_app(self, spec.name);
+        }
+      });
+      return rp;
+    },
+    [self](link_atom, const std::string& app,
+           const std::string& model) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      auto a = st.apps.find(app);
+      if (a == st.apps.end())
+        return make_error(errc::not_found, "no app named '" + app + "'");
+      if (!st.models.count(model))
+        return make_error(errc::not_found, "no model named '" + model + "'");
+      if (links(a->second.spec, model))
+        return caf::ok_atom::value;
+      auto spec = a->second.spec;
+      spec.models.push_back(model);
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      commit(self, rp, {{app_key(app), render(spec)}}, [self, spec] {
+        self->state.apps.at(spec.name).spec = spec;
+        respawn_app(self, spec.name);
+      });
+      return rp;
+    },
+    [self](unlink_atom, const std::string& app,
+           const std::string& model) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      auto a = st.apps.find(app);
+      if (a == st.apps.end())
+        return make_error(errc::not_found, "no app named '" + app + "'");
+      if (!links(a->second.spec, model))
+        return make_error(errc::not_found, "app '" + app + "' does not link model '" + model + "'");
+      if (a->second.spec.models.size() == 1)
+        return refused("unlinking model '" + model + "' would leave app '" + app +
+                       "' without models; link another model first or remove the app");
+      auto spec = a->second.spec;
+      spec.models.erase(std::find(spec.models.begin(), spec.models.end(), model));
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      commit(self, rp, {{app_key(app), render(spec)}}, [self, spec] {
+        self->state.apps.at(spec.name).spec = spec;
+        respawn_app(self, spec.name);
+      });
+      return rp;
+    },
+    [self](set_version_atom, const std::string& model,
+           uint32_t version) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      auto m = st.models.find(model);
+      if (m == st.models.end())
+        return make_error(errc::not_found, "no model named '" + model + "'");
+      auto v = m->second.versions.find(version);
+      if (v == m->second.versions.end())
+        return make_error(errc::not_found, "model '" + model + "' has no version " +
+                                             std::to_string(version) + "; it has " +
+                                             versions_of(m->second));
+      if (version == m->second.current && !m->second.replicas.empty())
+        return caf::ok_atom::value;
+      auto fresh = start_replicas(self, v->second, 0, v->second.replicas);
+      if (!fresh)
+        return fresh.error();
+      auto replicas = *fresh;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      commit(
+        self, rp, {{current_key(model), std::to_string(version)}},
+        [self, model, version, replicas] { switch_replicas(self, model, version, replicas); },
+        [replicas] { stop_replicas(replicas); });
+      return rp;
+    },
+    [self](set_replicas_atom, const std::string& model,
+           uint32_t count) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      auto m = st.models.find(model);
+      if (m == st.models.end())
+        return make_error(errc::not_found, "no model named '" + model + "'");
+      if (count == 0 || count > max_replicas)
+        return refused("replicas of model '" + model + "' must be 1.." +
+                       std::to_string(max_replicas) + ", not " + std::to_string(count));
+      auto spec = m->second.spec();
+      spec.replicas = count;
+      auto running = static_cast<uint32_t>(m->second.replicas.size());
+      std::vector<replica> added;
+      if (count > running) {
+        auto fresh = start_replicas(self, spec, running, count - running);
+        if (!fresh)
+          return fresh.error();
+        added = std::move(*fresh);
+      }
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      commit(
+        self, rp, {{model_key(model, spec.version), render(spec)}},
+        [self, model, spec, count, added] {
+          auto& entry = self->state.models.at(model);
+          entry.versions[spec.version] = spec;
+          std::vector<replica> removed;
+          while (entry.replicas.size() > count) {
+            removed.push_back(entry.replicas.back());
+            entry.replicas.pop_back();
+          }
+          entry.replicas.insert(entry.replicas.end(), added.begin(), added.end());
+          respawn_apps_of(self, model);
+          retire(self, removed);
+        },
+        [added] { stop_replicas(added); });
+      return rp;
+    },
+    [self](list_atom) -> std::string { return state_json(self->state); },
+    [self](stats_atom) -> caf::result<batcher_stats_list> {
+      struct gathering {
+        batcher_stats_list stats;
+        size_t pending = 0;
+      };
+      auto g = std::make_shared<gathering>();
+      std::vector<batcher_actor> all;
+      for (auto& [name, m] : self->state.models)
+        for (auto& r : m.replicas)
+          all.push_back(r.batcher);
+      if (all.empty())
+        return batcher_stats_list{};
+      g->pending = all.size();
+      auto rp = self->make_response_promise<batcher_stats_list>();
+      for (auto& b : all)
+        self->request(b, 2s, stats_atom::value)
+          .then(
+            [g, rp](batcher_stats& s) mutable {
+              g->stats.push_back(std::move(s));
+              if (--g->pending == 0)
+                rp.deliver(g->stats);
+            },
+            [g, rp](caf::error&) mutable {
+              if (--g->pending == 0)
+                rp.deliver(g->stats);
+            });
+      return rp;
+    },
+  };
+}
+
+/// Loads what the store holds into a fresh state.
+caf::expected<manager_state> load(caf::actor_system& sys, serving_manager_options opts) {
+  manager_state st;
+  st.opts = std::move(opts);
+  caf::scoped_actor self{sys};
+  caf::expected<store_entries> entries = make_error(errc::timeout, "no answer");
+  self->request(st.opts.store, store_timeout, scan_atom::value, std::string{"serving/"},
+                max_scan_entries)
+    .receive([&](store_entries& xs) { entries = std::move(xs); },
+             [&](caf::error& err) { entries = err; });
+  if (!entries)
+    return make_error(errc::io_failure,
+                      "cannot read the serving state from the store: " + describe(entries.error()));
+  std::map<std::string, uint32_t> current;
+  for (auto& e : *entries) {
+    auto starts = [&](const char* prefix) { return e.key.rfind(prefix, 0) == 0; };
+    if (starts("serving/app/")) {
+      auto spec = parse_app_spec(e.value);
+      if (!spec) {
+        spdlog::error("serving: skipping stored app '{}': {}", e.key, describe(spec.error()));
+        continue;
+      }
+      st.apps[spec->name].spec = std::move(*spec);
+    } else if (starts("serving/model/")) {
+      auto spec = parse_model_spec(e.value);
+      if (!spec) {
+        spdlog::error("serving: skipping stored model '{}': {}", e.key, describe(spec.error()));
+        continue;
+      }
+      st.models[spec->name].versions[spec->version] = *spec;
+    } else if (starts("serving/current/")) {
+      current[e.key.substr(std::string{"serving/current/"}.size())] =
+        static_cast<uint32_t>(std::strtoul(e.value.c_str(), nullptr, 10));
+    }
+  }
+  for (auto& [name, m] : st.models) {
+    auto c = current.find(name);
+    m.current = c != current.end() && m.versions.count(c->second) ? c->second
+                                                                   : m.versions.rbegin()->first;
+  }
+  // A stored app that names a model the store lost keeps its other models.
+  for (auto& [name, app] : st.apps) {
+    auto& ms = app.spec.models;
+    ms.erase(std::remove_if(ms.begin(), ms.end(),
+                            [&](const std::string& m) { return !st.models.count(m); }),
+             ms.end());
+  }
+  spdlog::info("serving: restored {} apps and {} models from the store", st.apps.size(),
+               st.models.size());
+  return st;
+}
+
+} // namespace
+
+std::string app_key(const std::string& app) {
+  return "serving/app/" + app;
+}
+
+std::string model_key(const std::string& model, uint32_t version) {
+  char digits[16];
+  std::snprintf(digits, sizeof digits, "%010u", version);
+  return "serving/model/" + model + "/" + digits;
+}
+
+std::string current_key(const std::string& model) {
+  return "serving/current/" + model;
+}
+
+caf::expected<serving_manager_actor> spawn_serving_manager(caf::actor_system& sys,
+                                                           serving_manager_options options) {
+  if (!options.store || !options.routes)
+    return make_error(errc::invalid_argument, "the serving manager needs a store and routes");
+  auto st = load(sys, std::move(options));
+  if (!st)
+    return st.error();
+  auto initial = std::make_shared<manager_state>(std::move(*st));
+  return sys.spawn([initial](manager_pointer self) {
+    self->state.opts = std::move(initial->opts);
+    self->state.apps = std::move(initial->apps);
+    self->state.models = std::move(initial->models);
+    return manager_impl(self);
+  });
+}
+
+} // namespace troupe::serving

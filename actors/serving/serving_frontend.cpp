@@ -452,10 +452,8 @@ void serving_frontend::stop() {
   impl_->queries->stop();
   impl_->admin->stop();
   caf::anon_send_exit(impl_->gateway, caf::exit_reason::user_shutdown);
+  // The manager stops the apps, the batchers and the containers.
   caf::anon_send_exit(impl_->manager, caf::exit_reason::user_shutdown);
-  // Routes hold the app actors; dropping them lets the apps finish.
-  for (auto& name : impl_->routes->names())
-    impl_->routes->erase(name);
 }
 
 serving_frontend::~serving_frontend() {

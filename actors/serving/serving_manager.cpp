@@ -54,6 +54,10 @@ struct manager_state {
   serving_manager_options opts;
   std::map<std::string, app_entry> apps;
   std::map<std::string, model_entry> models;
+  /// Respawns waiting for their policy state from the store; admin replies
+  /// wait for them, so that "ok" means the change serves.
+  size_t respawns_in_flight = 0;
+  std::vector<std::function<void()>> after_respawns;
   static inline const char* name = "serving_manager";
 };
 
@@ -189,6 +193,17 @@ std::shared_ptr<const app_route> route_of(const app_spec& spec, app_actor actor)
   return std::make_shared<const app_route>(app_route{spec, std::move(actor)});
 }
 
+/// Publishes `route`; the app actor it replaces stops after the grace
+/// period (queries it holds are answered by then).
+void replace_route(manager_pointer self, std::shared_ptr<const app_route> route) {
+  auto& routes = *self->state.opts.routes;
+  auto old = routes.find(route->spec.name);
+  routes.set(std::move(route));
+  if (old && old->actor)
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(old->actor), self->state.opts.retire_grace,
+                           caf::exit_msg{caf::actor_addr{}, caf::exit_reason::user_shutdown});
+}
+
 /// (Re)starts the actor of app `name` over its models' current replicas,
 /// with the policy state the store holds, and publishes its route.
 void respawn_app(manager_pointer self, const std::string& name) {
@@ -206,11 +221,22 @@ void respawn_app(manager_pointer self, const std::string& name) {
     models.push_back(app_model{i->second.spec().id(), std::move(batchers)});
   }
   if (models.empty()) {
-    st.opts.routes->set(route_of(entry.spec, app_actor{}));
+    replace_route(self, route_of(entry.spec, app_actor{}));
     return;
   }
   auto install = [self, name, generation, models](std::string policy_state) {
     auto& st = self->state;
+    struct finish {
+      manager_state& st;
+      ~finish() {
+        if (--st.respawns_in_flight == 0) {
+          auto waiting = std::move(st.after_respawns);
+          st.after_respawns.clear();
+          for (auto& f : waiting)
+            f();
+        }
+      }
+    } done{st};
     auto i = st.apps.find(name);
     if (i == st.apps.end() || i->second.generation != generation)
       return;  // removed, or respawned again meanwhile
@@ -233,11 +259,12 @@ void respawn_app(manager_pointer self, const std::string& name) {
     }
     if (!app) {
       spdlog::error("serving: app '{}' cannot start: {}", name, describe(app.error()));
-      st.opts.routes->set(route_of(i->second.spec, app_actor{}));
+      replace_route(self, route_of(i->second.spec, app_actor{}));
       return;
     }
-    st.opts.routes->set(route_of(i->second.spec, *app));
+    replace_route(self, route_of(i->second.spec, *app));
   };
+  ++st.respawns_in_flight;
   self->request(st.opts.store, store_timeout, caf::get_atom::value, policy_state_key(name))
     .then([install](std::string& saved) { install(std::move(saved)); },
           [install](caf::error&) { install({}); });
@@ -303,7 +330,7 @@ using ok_promise = caf::typed_response_promise<caf::ok_atom>;
 void commit(manager_pointer self, ok_promise rp, std::vector<store_write> writes,
             std::function<void()> apply, std::function<void()> undo = nullptr) {
   persist(self, std::move(writes),
-          [rp, apply = std::move(apply), undo = std::move(undo)](const caf::error& err) mutable {
+          [self, rp, apply = std::move(apply), undo = std::move(undo)](const caf::error& err) mutable {
             if (err) {
               if (undo)
                 undo();
@@ -311,7 +338,11 @@ void commit(manager_pointer self, ok_promise rp, std::vector<store_write> writes
               return;
             }
             apply();
-            rp.deliver(caf::ok_atom::value);
+            auto& st = self->state;
+            if (st.respawns_in_flight == 0)
+              rp.deliver(caf::ok_atom::value);
+            else
+              st.after_respawns.push_back([rp]() mutable { rp.deliver(caf::ok_atom::value); });
           });
 }
 
@@ -328,7 +359,15 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
   }
   for (auto& [name, app] : self->state.apps)
     respawn_app(self, name);
+  // Stopping the manager stops everything it started. Apps are stopped
+  // explicitly: a pending request timeout holds an actor until it fires.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
+    auto& routes = *self->state.opts.routes;
+    for (auto& name : routes.names()) {
+      if (auto route = routes.find(name); route && route->actor)
+        caf::anon_send_exit(route->actor, caf::exit_reason::user_shutdown);
+      routes.erase(name);
+    }
     for (auto& [name, m] : self->state.models)
       stop_replicas(m.replicas);
     self->quit(msg.reason);
@@ -358,7 +397,13 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
       commit(self, rp, {{app_key(name), std::nullopt}, {policy_state_key(name), std::nullopt}},
              [self, name] {
                self->state.apps.erase(name);
-               self->state.opts.routes->erase(name);
+               auto& routes = *self->state.opts.routes;
+               auto old = routes.find(name);
+               routes.erase(name);
+               if (old && old->actor)
+                 caf::delayed_anon_send(
+                   caf::actor_cast<caf::actor>(old->actor), self->state.opts.retire_grace,
+                   caf::exit_msg{caf::actor_addr{}, caf::exit_reason::user_shutdown});
              });
       return rp;
     },

@@ -1,6 +1,7 @@
 // troupe demo: a local cluster of three node processes on loopback, typed
 // messages across them from a client actor, a chunked tensor upload, and a
-// node killed with SIGKILL and seen down by the others.
+// node killed with SIGKILL and seen down by the others, DDP training of a
+// digits MLP, and the digits models served over REST.
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "actors/common/echo_load.hpp"
 #include "apps/command.hpp"
+#include "apps/demo_serving.hpp"
 #include "messages/echo_protocol.hpp"
 #include "messages/errors.hpp"
 #include "messages/tensor_chunks.hpp"
@@ -61,7 +63,7 @@ bool has_member(const member_list& members, const std::string& name) {
 // Step 7: `troupe train --nproc 2` runs the DDP digits example; the digits
 // come from Debian's python3-sklearn.
 caf::error train_digits(const std::string& dir, const demo_options& options) {
-  std::cout << "[7/7] training an MLP on the digits data set with DDP over 2 ranks\n";
+  std::cout << "[7/8] training an MLP on the digits data set with DDP over 2 ranks\n";
   auto apps = std::filesystem::path{self_executable()}.parent_path();
   auto trainer = (apps / "troupe-digits-ddp").string();
   auto csv = dir + "/digits.csv";
@@ -119,7 +121,7 @@ int run_demo(const demo_options& options) {
   int rc = exit_failure;
   {
     local_cluster cluster{self_executable(), dir};
-    std::cout << "[1/7] starting 3 node processes on loopback (logs in " << dir << ")\n";
+    std::cout << "[1/8] starting 3 node processes on loopback (logs in " << dir << ")\n";
     for (auto& [name, service] : {std::pair{"a", ""}, std::pair{"b", "echo"},
                                   std::pair{"c", "echo=echo-c"}}) {
       std::vector<std::string> args;
@@ -139,7 +141,7 @@ int run_demo(const demo_options& options) {
     if (!client)
       return fail("connecting to the seed", client.error());
 
-    std::cout << "[2/7] membership as seen by the seed\n";
+    std::cout << "[2/8] membership as seen by the seed\n";
     auto formed = wait_for_members(
       *client, [](const member_list& m) { return m.size() == 3; }, 10s);
     if (!formed)
@@ -150,7 +152,7 @@ int run_demo(const demo_options& options) {
     for (auto& m : *members)
       std::cout << fmt::format("      {} at {}:{}\n", m.name, m.host, m.port);
 
-    std::cout << "[3/7] looking up 'echo' in the cluster directory\n";
+    std::cout << "[3/8] looking up 'echo' in the cluster directory\n";
     caf::expected<echo_actor> echo = make_error(errc::not_found, "not yet");
     for (auto start = clock_type::now(); clock_type::now() - start < 5s;
          std::this_thread::sleep_for(20ms))
@@ -171,7 +173,7 @@ int run_demo(const demo_options& options) {
         return fail("the typed echo request", err);
     }
 
-    std::cout << "[4/7] typed round trips from a client actor to node b\n";
+    std::cout << "[4/8] typed round trips from a client actor to node b\n";
     auto target = caf::actor_cast<caf::actor>(*echo);
     auto sequential = run_echo_load(sys, target, options.round_trips, 1, 5s, 60s);
     if (!sequential || sequential->errors > 0)
@@ -189,7 +191,7 @@ int run_demo(const demo_options& options) {
     std::cout << fmt::format("      {} pipelined (window {}): {:.0f} round trips/s\n",
                              pipelined->completed, options.window, pipelined->per_second());
 
-    std::cout << fmt::format("[5/7] uploading a {} MiB tensor in {} MiB chunks\n",
+    std::cout << fmt::format("[5/8] uploading a {} MiB tensor in {} MiB chunks\n",
                              options.tensor_mib, default_chunk_bytes >> 20);
     {
       auto elements = static_cast<int64_t>(options.tensor_mib << 20) / 4;
@@ -216,7 +218,7 @@ int run_demo(const demo_options& options) {
                                last.received, ms, options.tensor_mib / (ms / 1000.0));
     }
 
-    std::cout << "[6/7] killing node c with SIGKILL\n";
+    std::cout << "[6/8] killing node c with SIGKILL\n";
     cluster.signal("c", SIGKILL);
     auto noticed = wait_for_members(
       *client, [](const member_list& m) { return !has_member(m, "c"); }, 10s);
@@ -232,6 +234,8 @@ int run_demo(const demo_options& options) {
       return fail("dropping the dead node's names", make_error(errc::invalid_argument, "echo-c listed"));
     if (auto err = train_digits(dir, options))
       return fail("training the digits MLP", err);
+    if (auto err = serve_digits(self_executable(), dir))
+      return fail("serving the digits models", err);
     std::cout << "demo finished: all steps passed\n";
     rc = exit_ok;
   }

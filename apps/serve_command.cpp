@@ -2,7 +2,8 @@
 //   troupe serve start       runs a frontend (REST + admin API) until SIGINT/SIGTERM
 //   troupe serve add-app ... admin requests to a running frontend, over its
 //   admin REST API (the same JSON a curl user sends; see README "Serving")
-#include <csignal>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -14,12 +15,10 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/serving/http_client.hpp"
-#include "actors/serving/serving_frontend.hpp"
+#include "messages/serving_specs.hpp"
+#include "apps/serve_start.hpp"
 #include "apps/command.hpp"
 #include "messages/errors.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/node.hpp"
-#include "runtime/state_store.hpp"
 
 namespace troupe {
 
@@ -28,92 +27,6 @@ namespace {
 using json = nlohmann::json;
 using namespace serving;
 
-struct start_options {
-  frontend_options frontend;
-  std::string store = "troupe-serving";
-  std::string ready_file;
-  std::string log_level = "info";
-  size_t cache_mb = 64;
-};
-
-std::string program_dir() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string{} : self.parent_path().string();
-}
-
-bool write_json_atomically(const std::string& path, const json& doc) {
-  auto tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f)
-    return false;
-  auto text = doc.dump();
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = std::fclose(f) == 0 && ok;
-  return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
-}
-
-int run_start(start_options& o) {
-  init_logging("serve", o.log_level);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::error_code ec;
-  std::filesystem::create_directories(o.store, ec);
-  auto& f = o.frontend;
-  if (f.work_dir.empty())
-    f.work_dir = o.store + "/containers";
-  std::filesystem::create_directories(f.work_dir, ec);
-  if (ec) {
-    std::cerr << "troupe serve: cannot create " << f.work_dir << ": " << ec.message() << "\n";
-    return exit_failure;
-  }
-  f.program_dir = program_dir();
-  f.cache_bytes = o.cache_mb << 20;
-  node_config defaults;
-  auto cfg = make_actor_system_config(defaults);
-  auto sys = std::make_unique<caf::actor_system>(*cfg);
-  auto store = spawn_state_store(*sys, {o.store + "/db", true, uint64_t{64} << 20});
-  if (!store) {
-    std::cerr << "troupe serve: " << describe(store.error()) << "\n";
-    return exit_failure;
-  }
-  auto frontend = serving_frontend::start(*sys, *store, f);
-  if (!frontend) {
-    std::cerr << "troupe serve: " << describe(frontend.error()) << "\n";
-    caf::anon_send_exit(*store, caf::exit_reason::user_shutdown);
-    return exit_failure;
-  }
-  auto& fe = **frontend;
-  std::cout << "troupe serve: queries on http://" << f.host << ":" << fe.port()
-            << ", admin on http://" << f.host << ":" << fe.admin_port() << ", store "
-            << o.store << std::endl;
-  if (!o.ready_file.empty() &&
-      !write_json_atomically(o.ready_file, json{{"host", f.host},
-                                                {"port", fe.port()},
-                                                {"admin_port", fe.admin_port()},
-                                                {"pid", ::getpid()}})) {
-    std::cerr << "troupe serve: cannot write the ready file " << o.ready_file << "\n";
-    return exit_failure;
-  }
-  int signo = 0;
-  sigwait(&stop_signals, &signo);
-  spdlog::info("serving: stopping (signal {})", signo);
-  fe.stop();
-  caf::anon_send_exit(*store, caf::exit_reason::user_shutdown);
-  // As in `troupe node`: bounded teardown (CAF 0.17 may wait forever for a
-  // detached actor a vanished peer references); the store is closed by now.
-  std::thread([] {
-    std::this_thread::sleep_for(std::chrono::seconds{5});
-    spdlog::warn("actor system did not stop within 5 s; exiting anyway");
-    std::_Exit(exit_ok);
-  }).detach();
-  frontend->reset();
-  sys.reset();
-  return exit_ok;
-}
 
 // -- admin client ---------------------------------------------------------------
 
@@ -123,6 +36,23 @@ struct admin_target {
 };
 
 /// Sends one admin request and prints the answer; the exit code says how it went.
+/// Replaces this process by troupe-serve (installed next to troupe), so
+/// that signals and the exit status are the frontend's own.
+int exec_troupe_serve(const serve_start_options& o) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  auto program = (self.parent_path() / "troupe-serve").string();
+  auto args = serve_start_args(o);
+  std::vector<char*> argv;
+  argv.push_back(program.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  std::cerr << "troupe serve: cannot run " << program << ": " << std::strerror(errno) << "\n";
+  return exit_failure;
+}
+
 int admin_call(const admin_target& t, const std::string& method, const std::string& op,
                const json& body) {
   auto colon = t.address.rfind(':');
@@ -177,31 +107,11 @@ command_runner add_serve_command(CLI::App& app) {
   auto run = std::make_shared<command_runner>();
   auto target = std::make_shared<admin_target>();
 
-  auto start = std::make_shared<start_options>();
+  auto start = std::make_shared<serve_start_options>();
   auto* s = serve->add_subcommand("start", "Run a frontend: REST queries on --port, the admin "
                                            "API on --admin-port, until SIGINT/SIGTERM");
-  s->add_option("--host", start->frontend.host, "address to listen on")->capture_default_str();
-  s->add_option("--port", start->frontend.port, "query port (POST /<app>/predict); 0: free")
-    ->capture_default_str();
-  s->add_option("--admin-port", start->frontend.admin_port, "admin API port; 0: free")
-    ->capture_default_str();
-  s->add_option("--store", start->store,
-                "directory of the RocksDB store holding apps, models and policy state")
-    ->capture_default_str();
-  s->add_option("--threads", start->frontend.http_threads, "HTTP I/O threads")
-    ->capture_default_str();
-  s->add_option("--cache-mb", start->cache_mb, "prediction cache size in MiB; 0: off")
-    ->capture_default_str();
-  s->add_option("--body-limit", start->frontend.body_limit,
-                "largest request body in bytes (larger: 413)")
-    ->capture_default_str();
-  s->add_option("--work-dir", start->frontend.work_dir,
-                "where container processes keep logs (default: STORE/containers)");
-  s->add_option("--ready-file", start->ready_file,
-                "write {host, port, admin_port, pid} here as JSON once serving");
-  s->add_option("--log-level", start->log_level, "trace|debug|info|warn|error|off")
-    ->capture_default_str();
-  s->callback([run, start] { *run = [start] { return run_start(*start); }; });
+  add_serve_start_options(s, *start);
+  s->callback([run, start] { *run = [start] { return exec_troupe_serve(*start); }; });
 
   auto a = serve->add_subcommand("add-app", "Add an application");
   auto app_fields = std::make_shared<std::tuple<std::string, std::string, uint64_t, int64_t,

@@ -132,6 +132,7 @@ BOOST_AUTO_TEST_CASE(the_demo_runs_to_completion) {
   BOOST_TEST(contains(r.output, "answered by node b"), r.output);
   BOOST_TEST(contains(r.output, "checksum matches"), r.output);
   BOOST_TEST(contains(r.output, "final accuracy 0.9"), r.output);
+  BOOST_TEST(contains(r.output, "held-out digits over REST: accuracy 9"), r.output);
   BOOST_TEST(contains(r.output, "demo finished: all steps passed"), r.output);
 }
 

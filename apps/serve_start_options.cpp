@@ -1,0 +1,42 @@
+#include "apps/serve_start.hpp"
+
+namespace troupe {
+
+void add_serve_start_options(CLI::App* s, serve_start_options& o) {
+  s->add_option("--host", o.host, "address to listen on")->capture_default_str();
+  s->add_option("--port", o.port, "query port (POST /<app>/predict); 0: free")
+    ->capture_default_str();
+  s->add_option("--admin-port", o.admin_port, "admin API port; 0: free")->capture_default_str();
+  s->add_option("--store", o.store,
+                "directory of the RocksDB store holding apps, models and policy state")
+    ->capture_default_str();
+  s->add_option("--threads", o.threads, "HTTP I/O threads")->capture_default_str();
+  s->add_option("--cache-mb", o.cache_mb, "prediction cache size in MiB; 0: off")
+    ->capture_default_str();
+  s->add_option("--body-limit", o.body_limit, "largest request body in bytes (larger: 413)")
+    ->capture_default_str();
+  s->add_option("--work-dir", o.work_dir,
+                "where container processes keep logs (default: STORE/containers)");
+  s->add_option("--ready-file", o.ready_file,
+                "write {host, port, admin_port, pid} here as JSON once serving");
+  s->add_option("--log-level", o.log_level, "trace|debug|info|warn|error|off")
+    ->capture_default_str();
+}
+
+std::vector<std::string> serve_start_args(const serve_start_options& o) {
+  std::vector<std::string> args{"--host",       o.host,
+                                "--port",       std::to_string(o.port),
+                                "--admin-port", std::to_string(o.admin_port),
+                                "--store",      o.store,
+                                "--threads",    std::to_string(o.threads),
+                                "--cache-mb",   std::to_string(o.cache_mb),
+                                "--body-limit", std::to_string(o.body_limit),
+                                "--log-level",  o.log_level};
+  if (!o.work_dir.empty())
+    args.insert(args.end(), {"--work-dir", o.work_dir});
+  if (!o.ready_file.empty())
+    args.insert(args.end(), {"--ready-file", o.ready_file});
+  return args;
+}
+
+} // namespace troupe

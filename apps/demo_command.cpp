@@ -60,32 +60,29 @@ bool has_member(const member_list& members, const std::string& name) {
   return false;
 }
 
-// Step 7: `troupe train --nproc 2` runs the DDP digits example; the digits
-// come from Debian's python3-sklearn.
+// Step 7: `troupe train --nproc 2` runs the DDP digits example on the
+// training split that troupe-make-models writes (from Debian's
+// python3-sklearn), and saves the trained MLP as TorchScript for step 8.
 caf::error train_digits(const std::string& dir, const demo_options& options) {
   std::cout << "[7/8] training an MLP on the digits data set with DDP over 2 ranks\n";
   auto apps = std::filesystem::path{self_executable()}.parent_path();
   auto trainer = (apps / "troupe-digits-ddp").string();
-  auto csv = dir + "/digits.csv";
-  auto export_log = dir + "/digits-export.log";
-  auto exporter = child_process::spawn(
-    {"/usr/bin/python3", "-c",
-     "import sys\nfrom sklearn.datasets import load_digits\nd = load_digits()\n"
-     "f = open(sys.argv[1], 'w')\n"
-     "for x, y in zip(d.data.astype(int), d.target):\n"
-     "    f.write(','.join(map(str, list(x) + [int(y)])) + '\\n')\n",
-     csv},
-    export_log);
-  if (!exporter)
-    return exporter.error();
-  if (exporter->wait_for(60s).value_or(-1) != 0)
+  auto models = dir + "/models";
+  auto make_log = dir + "/make-models.log";
+  auto make = child_process::spawn({(apps / "troupe-make-models").string(), "--out", models},
+                                   make_log);
+  if (!make)
+    return make.error();
+  if (make->wait_for(180s).value_or(-1) != 0)
     return make_error(errc::unavailable,
-                      "exporting the digits failed (is python3-sklearn installed?), see "
-                        + export_log);
+                      "troupe-make-models failed (is python3-sklearn installed?), see " +
+                        make_log);
+  auto csv = models + "/train.csv";
   auto train_log = dir + "/train.log";
   auto run = child_process::spawn({self_executable(), "train", "--nproc", "2", "--", trainer,
                                    "--data", csv, "--epochs",
-                                   std::to_string(options.train_epochs)},
+                                   std::to_string(options.train_epochs), "--save-torchscript",
+                                   dir + "/digits_ddp_mlp.pt"},
                                   train_log);
   if (!run)
     return run.error();

@@ -1,6 +1,7 @@
 // Step 8 of `troupe demo`: the serving system as a user runs it. A real
-// `troupe serve` process; an XGBoost model and a TorchScript MLP trained on
-// the digits data set (by troupe-make-models); an Exp4 ensemble app made
+// `troupe serve` process; an XGBoost model (by troupe-make-models) and the
+// MLP that step 7 trained with DDP and saved as TorchScript, both trained on
+// the same training split of the digits; an Exp4 ensemble app made
 // through the admin REST API; held-out digits sent through the REST API one
 // query at a time, with their accuracy and latency; feedback; /metrics.
 #include "apps/demo_serving.hpp"
@@ -65,15 +66,7 @@ std::string label_of(const json& output) {
 caf::error serve_digits(const std::string& program, const std::string& dir) {
   std::cout << "[8/8] serving digits: troupe serve, an XGBoost model and a TorchScript MLP "
                "in an Exp4 ensemble, queried over REST\n";
-  auto apps = std::filesystem::path{program}.parent_path();
   auto models = dir + "/models";
-  auto make = child_process::spawn(
-    {(apps / "troupe-make-models").string(), "--out", models}, dir + "/make-models.log");
-  if (!make)
-    return make.error();
-  if (make->wait_for(180s).value_or(-1) != 0)
-    return make_error(errc::unavailable, "troupe-make-models failed, see " + dir +
-                                           "/make-models.log");
   auto ready = dir + "/serve-ready.json";
   auto serve = child_process::spawn({program, "serve", "start", "--port", "0", "--admin-port",
                                      "0", "--store", dir + "/serving-store", "--ready-file",
@@ -99,13 +92,13 @@ caf::error serve_digits(const std::string& program, const std::string& dir) {
   if (!admin)
     return admin.error();
   for (auto& [name, backend, file] :
-       {std::tuple{"xgb", "xgboost", "digits_xgb.json"},
-        std::tuple{"mlp", "torchscript", "digits_mlp.pt"}})
+       {std::tuple{"xgb", "xgboost", models + "/digits_xgb.json"},
+        std::tuple{"mlp", "torchscript", dir + "/digits_ddp_mlp.pt"}})
     if (auto err = admin_post(*admin, "add_model",
                               json{{"model_name", name},
                                    {"model_version", 1},
                                    {"backend", backend},
-                                   {"path", models + "/" + file}}))
+                                   {"path", file}}))
       return err;
   if (auto err = admin_post(*admin, "add_app",
                             json{{"name", "digits"},
@@ -116,8 +109,9 @@ caf::error serve_digits(const std::string& program, const std::string& dir) {
                                  {"selection_policy", "exp4"},
                                  {"candidate_model_names", {"xgb", "mlp"}}}))
     return err;
-  std::cout << "      admin API: added models xgb:1 (xgboost), mlp:1 (torchscript) and app "
-               "'digits' (exp4, SLO 20 ms)\n";
+  std::cout << "      admin API: added models xgb:1 (XGBoost, by troupe-make-models), mlp:1 "
+               "(TorchScript, the MLP that DDP trained in step 7) and app 'digits' (exp4, "
+               "SLO 20 ms)\n";
   auto digits = read_digits(models + "/test.csv");
   auto queries = http_client::connect("127.0.0.1", port, 5s);
   if (!queries)

@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
+#include <torch/script.h>
 #include <fmt/core.h>
 
 #include "actors/training/distributed_data_parallel.hpp"
@@ -35,6 +36,7 @@ struct options {
   int64_t hidden = 128;
   uint64_t seed = 7;
   std::string model = "mlp";
+  std::string save_torchscript;  // rank 0 saves the trained MLP here
 };
 
 struct dataset {
@@ -103,6 +105,35 @@ struct CnnImpl : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(Cnn);
+
+// The trained MLP as a TorchScript module that the serving system's
+// "torchscript" backend deploys: it takes the raw pixels (0..16), as the
+// digits app receives them, and scales them as training did.
+caf::error save_script(Mlp& mlp, const std::string& path) {
+  torch::jit::Module m{"TroupeDigitsMlp"};
+  std::string body = "def forward(self, x):\n    h = x * 0.0625\n";
+  int n = 0;
+  for (auto* layer : {&mlp->fc1, &mlp->fc2, &mlp->fc3}) {
+    auto i = std::to_string(++n);
+    m.register_parameter("w" + i, (*layer)->weight.detach().clone(), false);
+    m.register_parameter("b" + i, (*layer)->bias.detach().clone(), false);
+    body += "    h = torch.linear(h, self.w" + i + ", self.b" + i + ")\n";
+    if (n < 3)
+      body += "    h = torch.relu(h)\n";
+  }
+  body += "    return h\n";
+  try {
+    m.define(body);
+    m.save(path);
+  } catch (const std::exception& e) {
+    return make_error(errc::io_failure, "cannot save TorchScript to '" + path + "': " + e.what());
+  }
+  return caf::none;
+}
+
+caf::error save_script(Cnn&, const std::string&) {
+  return make_error(errc::invalid_argument, "--save-torchscript supports --model mlp only");
+}
 
 // A permutation of 0..n-1 that every rank computes alike.
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
@@ -188,6 +219,13 @@ int train(Model model, const options& o, const dataset& data,
   }
   if (rank == 0)
     std::cout << fmt::format("final accuracy {:.4f}", accuracy) << std::endl;
+  if (rank == 0 && !o.save_torchscript.empty()) {
+    if (auto err = save_script(model, o.save_torchscript)) {
+      std::cerr << "troupe-digits-ddp: " << describe(err) << "\n";
+      return 1;
+    }
+    std::cout << "saved TorchScript model " << o.save_torchscript << std::endl;
+  }
   return 0;
 }
 
@@ -212,6 +250,9 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", o.hidden)->check(CLI::Range(1, 4096));
   app.add_option("--seed", o.seed);
   app.add_option("--model", o.model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
+  app.add_option("--save-torchscript", o.save_torchscript,
+                 "rank 0 saves the trained MLP here as TorchScript (takes raw pixels 0..16), "
+                 "for `troupe serve add-model --backend torchscript`");
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(1);
   auto data = load_csv(o.data);

@@ -18,6 +18,7 @@
 // Progress and a table go to stderr, one JSON object to the last stdout line.
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -246,23 +247,49 @@ private:
   }
 
   /// True once `c.in` holds a whole response (then handled and consumed).
+  /// Bodies come with Content-Length (Beast) or chunked (uvicorn, Ray Serve).
   bool parse(connection& c) {
     auto head_end = c.in.find("\r\n\r\n");
     if (head_end == std::string::npos)
       return false;
-    size_t length = 0;
-    // Header names are case-insensitive; Beast writes "Content-Length".
-    for (const char* name : {"Content-Length:", "content-length:"}) {
-      auto at = c.in.find(name);
-      if (at != std::string::npos && at < head_end) {
-        length = std::strtoull(c.in.c_str() + at + std::strlen(name), nullptr, 10);
-        break;
+    std::string head = c.in.substr(0, head_end + 2);
+    for (auto& ch : head)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    size_t body_start = head_end + 4;
+    size_t consumed = 0;
+    std::string chunked_body;
+    std::string_view body;
+    if (head.find("\r\ntransfer-encoding: chunked\r\n") != std::string::npos) {
+      size_t at = body_start;
+      for (;;) {
+        auto line_end = c.in.find("\r\n", at);
+        if (line_end == std::string::npos)
+          return false;
+        auto size = std::strtoull(c.in.c_str() + at, nullptr, 16);
+        if (size == 0) {
+          // No trailers expected: the last chunk's line, then an empty line.
+          if (c.in.size() < line_end + 4)
+            return false;
+          consumed = line_end + 4;
+          break;
+        }
+        if (c.in.size() < line_end + 2 + size + 2)
+          return false;
+        chunked_body.append(c.in, line_end + 2, size);
+        at = line_end + 2 + size + 2;
       }
+      body = chunked_body;
+    } else {
+      size_t length = 0;
+      auto at = head.find("\r\ncontent-length:");
+      if (at != std::string::npos)
+        length = std::strtoull(head.c_str() + at + 17, nullptr, 10);
+      if (c.in.size() < body_start + length)
+        return false;
+      body = std::string_view{c.in.data() + body_start, length};
+      consumed = body_start + length;
     }
-    if (c.in.size() < head_end + 4 + length)
-      return false;
     unsigned status = c.in.size() > 12 ? std::atoi(c.in.c_str() + 9) : 0;
-    std::string_view body{c.in.data() + head_end + 4, length};
     uint64_t defaults = 0;
     for (std::string_view pattern : {"\"default\":true", "\"default\": true"})
       for (auto at = body.find(pattern); at != std::string_view::npos;
@@ -270,8 +297,8 @@ private:
         ++defaults;
     if (status != 200 && log.first_error.empty())
       log.first_error = c.in.substr(0, c.in.find("\r\n")) + " " + std::string{body.substr(0, 200)};
+    c.in.erase(0, consumed);
     answered(c, status, defaults);
-    c.in.erase(0, head_end + 4 + length);
     return true;
   }
 

@@ -1,6 +1,7 @@
 #include "actors/builtin_services.hpp"
 
 #include "actors/common/echo_actor.hpp"
+#include "actors/serving/model_host.hpp"
 #include "runtime/node.hpp"
 
 namespace troupe {
@@ -12,6 +13,15 @@ const service_registry& builtin_services() {
           [](node& host) -> caf::expected<caf::actor> {
             return caf::actor_cast<caf::actor>(
               spawn_echo(host.system(), host.info().name, host.metrics()));
+          });
+    r.add("model_host",
+          "starts model replicas on this node for serving frontends elsewhere in the "
+          "cluster (name it in a model's hosts)",
+          [](node& host) -> caf::expected<caf::actor> {
+            serving::replica_placement where;
+            where.work_dir = "/tmp";  // container ready files and logs
+            where.program_dir = serving::executable_dir();
+            return caf::actor_cast<caf::actor>(serving::spawn_model_host(host.system(), where));
           });
     return r;
   }();

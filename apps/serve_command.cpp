@@ -161,6 +161,9 @@ command_runner add_serve_command(CLI::App& app) {
   m->add_option("--batch-wait-us", model->batch_delay_us,
                 "delayed batching: wait up to this long to fill a batch")
     ->capture_default_str();
+  m->add_option("--host", model->hosts,
+                "model host (node service model_host=NAME) for replica i % count, or 'local'; "
+                "repeatable");
   add_admin_flags(m, *target);
   m->callback([run, target, model] {
     *run = [target, model] {
@@ -171,7 +174,8 @@ command_runner add_serve_command(CLI::App& app) {
                              {"path", model->path},
                              {"replicas", model->replicas},
                              {"max_batch_size", model->max_batch},
-                             {"batch_wait_timeout_micros", model->batch_delay_us}});
+                             {"batch_wait_timeout_micros", model->batch_delay_us},
+                             {"hosts", model->hosts}});
     };
   });
 

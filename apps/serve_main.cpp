@@ -62,6 +62,7 @@ int run_serve_start(const serve_start_options& o) {
   f.admin_port = o.admin_port;
   f.http_threads = o.threads;
   f.body_limit = o.body_limit;
+  f.seed = o.seed;
   f.work_dir = o.work_dir.empty() ? o.store + "/containers" : o.work_dir;
   std::filesystem::create_directories(f.work_dir, ec);
   if (ec) {

@@ -22,6 +22,7 @@ struct serve_start_options {
   std::string work_dir;
   std::string ready_file;
   std::string log_level = "info";
+  std::string seed;
 };
 
 /// Declares the options of `serve start` on `cmd`.

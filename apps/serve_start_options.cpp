@@ -21,6 +21,9 @@ void add_serve_start_options(CLI::App* s, serve_start_options& o) {
                 "write {host, port, admin_port, pid} here as JSON once serving");
   s->add_option("--log-level", o.log_level, "trace|debug|info|warn|error|off")
     ->capture_default_str();
+  s->add_option("--seed", o.seed,
+                "host:port of a cluster member; models may then run replicas on the "
+                "cluster's model hosts");
 }
 
 std::vector<std::string> serve_start_args(const serve_start_options& o) {
@@ -36,6 +39,8 @@ std::vector<std::string> serve_start_args(const serve_start_options& o) {
     args.insert(args.end(), {"--work-dir", o.work_dir});
   if (!o.ready_file.empty())
     args.insert(args.end(), {"--ready-file", o.ready_file});
+  if (!o.seed.empty())
+    args.insert(args.end(), {"--seed", o.seed});
   return args;
 }
 

@@ -54,4 +54,13 @@ using app_actor = caf::typed_actor<
   /// Internal: the deadline of query `id` has come; answer with what is there.
   caf::reacts_to<deadline_atom, uint64_t>>;
 
+using start_replica_atom = caf::atom_constant<caf::atom("t_strepl")>;
+
+/// A node's model host (node service kind "model_host"): starts model
+/// replicas on its node for a serving frontend elsewhere. (spec, replica
+/// index, owner) answers the replica's container (a model_container_actor);
+/// the host stops every replica of an owner that goes down.
+using model_host_actor = caf::typed_actor<
+  caf::replies_to<start_replica_atom, model_spec, uint32_t, caf::actor>::with<caf::actor>>;
+
 } // namespace troupe

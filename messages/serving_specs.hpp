@@ -50,6 +50,10 @@ struct model_spec {
   /// How long a batcher may wait to fill a batch (Clipper's delayed
   /// batching); 0: send what is queued at once.
   int64_t batch_delay_us = 0;
+  /// Where the replicas run: names of model_host services in the cluster
+  /// (`troupe node --service model_host=NAME`), replica i on hosts[i % n];
+  /// "local" is the frontend's own process. Empty: all local.
+  std::vector<std::string> hosts;
 
   /// "name:version", the key of caches, metrics and records.
   std::string id() const { return name + ":" + std::to_string(version); }
@@ -58,7 +62,7 @@ struct model_spec {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_spec& x) {
   return f(caf::meta::type_name("troupe::model_spec"), x.name, x.version, x.backend, x.path,
-           x.replicas, x.max_batch, x.batch_delay_us);
+           x.replicas, x.max_batch, x.batch_delay_us, x.hosts);
 }
 
 } // namespace troupe

@@ -13,6 +13,7 @@
 #include "actors/serving/spec_json.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
+#include "runtime/cluster_client.hpp"
 
 namespace troupe::serving {
 
@@ -382,6 +383,19 @@ serving_frontend::start(caf::actor_system& sys, state_store_actor store,
   mopts.work_dir = options.work_dir;
   mopts.program_dir = options.program_dir;
   mopts.container_ready_timeout = options.container_ready_timeout;
+  if (!options.seed.empty()) {
+    auto client = cluster_client::connect(sys, options.seed, std::chrono::seconds{5});
+    if (!client)
+      return make_error(errc::unavailable, "cannot join the cluster at " + options.seed + ": " +
+                                             describe(client.error()));
+    auto shared = std::make_shared<cluster_client>(std::move(*client));
+    mopts.find_host = [shared](const std::string& name) -> caf::expected<caf::actor> {
+      auto entry = shared->lookup(name);
+      if (!entry)
+        return entry.error();
+      return entry->handle;
+    };
+  }
   auto manager = spawn_serving_manager(sys, std::move(mopts));
   if (!manager)
     return manager.error();

@@ -42,6 +42,9 @@ struct frontend_options {
   std::string work_dir = "/tmp";
   std::string program_dir;
   std::chrono::milliseconds container_ready_timeout{30'000};
+  /// host:port of a cluster member: models may then place replicas on the
+  /// cluster's model hosts (model_spec::hosts). Empty: standalone.
+  std::string seed;
 };
 
 class serving_frontend {

@@ -1,8 +1,6 @@
 #include "actors/serving/serving_manager.hpp"
 
 #include <cstdio>
-#include <sstream>
-#include <unistd.h>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -12,9 +10,7 @@
 
 #include "actors/serving/app.hpp"
 #include "actors/serving/batcher.hpp"
-#include "actors/serving/container_supervisor.hpp"
-#include "actors/serving/model_backend.hpp"
-#include "actors/serving/model_container.hpp"
+#include "actors/serving/replica_container.hpp"
 #include "actors/serving/spec_json.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
@@ -31,6 +27,7 @@ constexpr auto store_timeout = 5s;
 struct replica {
   batcher_actor batcher;
   caf::actor container;
+  std::string host;  // "local" or a model host's name
 };
 
 struct model_entry {
@@ -115,24 +112,6 @@ int64_t batch_latency_target(const manager_state& st, const std::string& model) 
   return strictest == 0 ? 8'000 : std::max<int64_t>(strictest * 2 / 5, 100);
 }
 
-std::vector<std::string> split_words(const std::string& line) {
-  std::istringstream in{line};
-  std::vector<std::string> words;
-  for (std::string w; in >> w;)
-    words.push_back(w);
-  return words;
-}
-
-/// argv[0] without a '/' is looked up in program_dir first (where
-/// troupe-container is installed next to troupe), then left to PATH.
-void resolve_program(std::vector<std::string>& argv, const std::string& program_dir) {
-  if (argv.empty() || argv[0].find('/') != std::string::npos || program_dir.empty())
-    return;
-  auto candidate = program_dir + "/" + argv[0];
-  if (::access(candidate.c_str(), X_OK) == 0)
-    argv[0] = candidate;
-}
-
 void stop_replicas(const std::vector<replica>& replicas) {
   for (auto& r : replicas) {
     caf::anon_send_exit(r.batcher, caf::exit_reason::user_shutdown);
@@ -150,32 +129,53 @@ void retire(manager_pointer self, const std::vector<replica>& replicas) {
   }
 }
 
+/// Starts the container of replica `index` on the host the spec names for
+/// it: this process ("local", or no hosts), or a model host in the cluster.
+/// A remote start blocks the manager for one request (admin requests are
+/// rare; queries never pass through the manager).
+caf::expected<caf::actor> start_container(manager_pointer self, const model_spec& spec,
+                                          uint32_t index, std::string& placed_on) {
+  auto& st = self->state;
+  replica_placement here{st.opts.work_dir, st.opts.program_dir,
+                         st.opts.container_ready_timeout};
+  placed_on = spec.hosts.empty() ? "local" : spec.hosts[index % spec.hosts.size()];
+  if (placed_on == "local")
+    return start_replica_container(self->system(), spec, index, here);
+  if (!st.opts.find_host)
+    return make_error(errc::invalid_argument,
+                      "model " + spec.id() + " names host '" + placed_on +
+                        "', but this frontend is not in a cluster (start it with --seed)");
+  auto host = st.opts.find_host(placed_on);
+  if (!host)
+    return make_error(errc::not_found, "model host '" + placed_on + "' of model " + spec.id() +
+                                         " is not in the cluster: " + describe(host.error()));
+  caf::expected<caf::actor> container = make_error(errc::timeout, "no answer");
+  caf::scoped_actor blocking{self->system()};
+  blocking
+    ->request(*host, st.opts.container_ready_timeout, start_replica_atom::value, spec, index,
+              caf::actor_cast<caf::actor>(self))
+    .receive([&](caf::actor& c) { container = std::move(c); },
+             [&](caf::error& err) { container = err; });
+  if (!container)
+    return make_error(errc::unavailable, "model host '" + placed_on + "' did not start " +
+                                           spec.id() + ": " + describe(container.error()));
+  return container;
+}
+
 /// Starts replicas [first, first + count) of `spec`: a container (an
-/// in-process backend on its own thread, or a supervised process) and its
-/// batcher each. All or nothing.
+/// in-process backend on its own thread, a supervised process, or either on
+/// a model host) and its batcher each, the batcher always here. All or
+/// nothing.
 caf::expected<std::vector<replica>> start_replicas(manager_pointer self, const model_spec& spec,
                                                    uint32_t first, uint32_t count) {
   auto& st = self->state;
-  auto& sys = self->system();
   std::vector<replica> started;
   for (uint32_t i = first; i < first + count; ++i) {
-    caf::actor container;
-    if (spec.backend == "container") {
-      container_supervisor_options sup;
-      sup.argv = split_words(spec.path);
-      resolve_program(sup.argv, st.opts.program_dir);
-      sup.name = spec.id() + "#" + std::to_string(i);
-      sup.work_dir = st.opts.work_dir;
-      sup.ready_timeout = st.opts.container_ready_timeout;
-      container = caf::actor_cast<caf::actor>(spawn_container_supervisor(sys, std::move(sup)));
-    } else {
-      auto backend = open_backend(spec);
-      if (!backend) {
-        stop_replicas(started);
-        return make_error(errc::invalid_argument, "model " + spec.id() + " cannot be loaded: " +
-                                                    describe(backend.error()));
-      }
-      container = caf::actor_cast<caf::actor>(spawn_model_container(sys, *backend));
+    std::string placed_on;
+    auto container = start_container(self, spec, i, placed_on);
+    if (!container) {
+      stop_replicas(started);
+      return container.error();
     }
     batcher_options opts;
     opts.model = spec.id();
@@ -183,8 +183,9 @@ caf::expected<std::vector<replica>> start_replicas(manager_pointer self, const m
     opts.aimd.latency_target_us = batch_latency_target(st, spec.name);
     opts.aimd.max = spec.max_batch;
     opts.batch_delay_us = spec.batch_delay_us;
-    auto batcher = spawn_batcher(sys, caf::actor_cast<model_container_actor>(container), opts);
-    started.push_back(replica{batcher, container});
+    auto batcher = spawn_batcher(self->system(),
+                                 caf::actor_cast<model_container_actor>(*container), opts);
+    started.push_back(replica{batcher, *container, placed_on});
   }
   return started;
 }
@@ -315,6 +316,10 @@ std::string state_json(const manager_state& st) {
       doc["current"] = v == m.current;
       if (v == m.current) {
         doc["running_replicas"] = m.replicas.size();
+        std::vector<std::string> placed;
+        for (auto& r : m.replicas)
+          placed.push_back(r.host);
+        doc["replica_hosts"] = placed;
         if (!m.problem.empty())
           doc["problem"] = m.problem;
       }

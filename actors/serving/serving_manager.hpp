@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,9 @@ struct serving_manager_options {
   /// first, then on PATH.
   std::string program_dir;
   std::chrono::milliseconds container_ready_timeout{30'000};
+  /// Finds a model host by name in the cluster (null: not in a cluster;
+  /// models naming hosts other than "local" are then refused).
+  std::function<caf::expected<caf::actor>(const std::string&)> find_host;
   /// How long replicas that were replaced keep serving queries in flight.
   std::chrono::milliseconds retire_grace{2'000};
   uint64_t seed = 42;

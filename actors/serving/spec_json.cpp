@@ -99,6 +99,9 @@ caf::error validate(const model_spec& spec) {
                std::to_string(max_replicas));
   if (spec.max_batch == 0)
     return bad("max_batch_size of model '" + spec.name + "' must be at least 1");
+  for (auto& h : spec.hosts)
+    if (!is_valid_name(h))
+      return bad("host '" + h + "' of model '" + spec.name + "' is not a valid name");
   if (spec.batch_delay_us < 0)
     return bad("batch_wait_timeout_micros of model '" + spec.name + "' must not be negative");
   return {};
@@ -165,6 +168,15 @@ caf::expected<model_spec> parse_model_spec(std::string_view text) {
     return err;
   if (auto err = read(*doc, "batch_wait_timeout_micros", spec.batch_delay_us))
     return err;
+  if (auto it = doc->find("hosts"); it != doc->end()) {
+    if (!it->is_array())
+      return bad("\"hosts\" must be an array of model host names");
+    for (auto& h : *it) {
+      if (!h.is_string())
+        return bad("\"hosts\" must be an array of model host names");
+      spec.hosts.push_back(h.get<std::string>());
+    }
+  }
   if (auto err = validate(spec))
     return err;
   return spec;
@@ -188,7 +200,8 @@ std::string render(const model_spec& spec) {
            {"path", spec.path},
            {"replicas", spec.replicas},
            {"max_batch_size", spec.max_batch},
-           {"batch_wait_timeout_micros", spec.batch_delay_us}};
+           {"batch_wait_timeout_micros", spec.batch_delay_us},
+           {"hosts", spec.hosts}};
   return doc.dump();
 }
 

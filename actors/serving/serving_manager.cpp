@@ -10,6 +10,7 @@
 
 #include "actors/serving/app.hpp"
 #include "actors/serving/batcher.hpp"
+#include "actors/serving/container_readiness.hpp"
 #include "actors/serving/replica_container.hpp"
 #include "actors/serving/spec_json.hpp"
 #include "messages/errors.hpp"
@@ -51,8 +52,9 @@ struct manager_state {
   serving_manager_options opts;
   std::map<std::string, app_entry> apps;
   std::map<std::string, model_entry> models;
-  /// Respawns waiting for their policy state from the store; admin replies
-  /// wait for them, so that "ok" means the change serves.
+  /// Respawns waiting for their policy state from the store, and container
+  /// processes still starting; admin replies wait for them, so that "ok"
+  /// means the change serves.
   size_t respawns_in_flight = 0;
   std::vector<std::function<void()>> after_respawns;
   static inline const char* name = "serving_manager";
@@ -194,6 +196,47 @@ std::shared_ptr<const app_route> route_of(const app_spec& spec, app_actor actor)
   return std::make_shared<const app_route>(app_route{spec, std::move(actor)});
 }
 
+/// One piece of work an admin reply waits for is done; when none is left,
+/// the replies waiting go out.
+void settle(manager_state& st) {
+  if (--st.respawns_in_flight == 0) {
+    auto waiting = std::move(st.after_respawns);
+    st.after_respawns.clear();
+    for (auto& f : waiting)
+      f();
+  }
+}
+
+/// Holds the admin reply until the container processes of `fresh` serve
+/// (bounded by the ready timeout; a replica that misses it is noted in
+/// `list` and in the log, and the reply goes out anyway).
+void await_containers(manager_pointer self, const model_spec& spec,
+                      const std::vector<replica>& fresh) {
+  if (spec.backend != "container")
+    return;
+  auto& st = self->state;
+  auto timeout = st.opts.container_ready_timeout;
+  for (auto& r : fresh) {
+    ++st.respawns_in_flight;
+    auto watch = spawn_readiness_watch(self->system(), r.container, timeout);
+    auto model = spec.name;
+    auto id = spec.id();
+    auto host = r.host;
+    auto on_ready = [self, model, id, host, timeout](bool ready) {
+      if (!ready) {
+        auto why = "a container of " + id + " on " + host + " was not serving after " +
+                   std::to_string(timeout.count()) + " ms (see its container.log)";
+        spdlog::warn("serving: {}", why);
+        if (auto m = self->state.models.find(model); m != self->state.models.end())
+          m->second.problem = why;
+      }
+      settle(self->state);
+    };
+    self->request(watch, timeout + std::chrono::seconds{2}, caf::get_atom::value)
+      .then(on_ready, [on_ready](caf::error&) { on_ready(false); });
+  }
+}
+
 /// Publishes `route`; the app actor it replaces stops after the grace
 /// period (queries it holds are answered by then).
 void replace_route(manager_pointer self, std::shared_ptr<const app_route> route) {
@@ -229,14 +272,7 @@ void respawn_app(manager_pointer self, const std::string& name) {
     auto& st = self->state;
     struct finish {
       manager_state& st;
-      ~finish() {
-        if (--st.respawns_in_flight == 0) {
-          auto waiting = std::move(st.after_respawns);
-          st.after_respawns.clear();
-          for (auto& f : waiting)
-            f();
-        }
-      }
+      ~finish() { settle(st); }
     } done{st};
     auto i = st.apps.find(name);
     if (i == st.apps.end() || i->second.generation != generation)
@@ -290,6 +326,7 @@ void switch_replicas(manager_pointer self, const std::string& model, uint32_t ve
   entry.current = version;
   entry.problem.clear();
   respawn_apps_of(self, model);
+  await_containers(self, entry.spec(), entry.replicas);
   retire(self, old);
 }
 
@@ -564,6 +601,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
           }
           entry.replicas.insert(entry.replicas.end(), added.begin(), added.end());
           respawn_apps_of(self, model);
+          await_containers(self, spec, added);
           retire(self, removed);
         },
         [added] { stop_replicas(added); });

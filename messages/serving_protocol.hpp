@@ -26,6 +26,7 @@ using predict_atom = caf::atom_constant<caf::atom("t_predict")>;
 using feedback_atom = caf::atom_constant<caf::atom("t_feedbk")>;
 using stats_atom = caf::atom_constant<caf::atom("t_stats")>;
 using deadline_atom = caf::atom_constant<caf::atom("t_deadln")>;
+using set_target_atom = caf::atom_constant<caf::atom("t_settgt")>;
 
 /// Clipper's narrow container interface: predict a batch of inputs, one
 /// output per input, in order. An error fails the whole batch.
@@ -39,6 +40,8 @@ using model_container_actor = caf::typed_actor<
 using batcher_actor = caf::typed_actor<
   caf::replies_to<predict_atom, query_input, int64_t>::with<std::string>,
   caf::replies_to<stats_atom>::with<batcher_stats>,
+  /// Sets the batch latency AIMD keeps under, in microseconds.
+  caf::reacts_to<set_target_atom, int64_t>,
   /// Internal: the batch-filling delay is over; send what is queued.
   caf::reacts_to<caf::tick_atom>>;
 

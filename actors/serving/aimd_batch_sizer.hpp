@@ -48,6 +48,10 @@ public:
 
   const aimd_options& options() const { return options_; }
 
+  /// Moves the latency target (an app with a stricter SLO now uses the
+  /// model); the limit follows at the next batches.
+  void set_latency_target(int64_t target_us) { options_.latency_target_us = target_us; }
+
 private:
   aimd_options options_;
   uint64_t limit_;

@@ -186,6 +186,10 @@ batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_
       return rp;
     },
     [self](stats_atom) -> batcher_stats { return make_stats(self->state); },
+    [self](set_target_atom, int64_t target_us) {
+      if (target_us > 0)
+        self->state.sizer.set_latency_target(target_us);
+    },
     [self](caf::tick_atom) {
       self->state.delay_armed = false;
       dispatch(self);

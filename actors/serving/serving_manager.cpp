@@ -307,6 +307,20 @@ void respawn_app(manager_pointer self, const std::string& name) {
           [install](caf::error&) { install({}); });
 }
 
+/// Tells the batchers of `app`'s models the batch latency the strictest app
+/// using each model allows now (an app with a tighter SLO may have joined).
+void retarget_batchers(manager_pointer self, const app_spec& app) {
+  auto& st = self->state;
+  for (auto& name : app.models) {
+    auto m = st.models.find(name);
+    if (m == st.models.end())
+      continue;
+    auto target = batch_latency_target(st, name);
+    for (auto& r : m->second.replicas)
+      caf::anon_send(r.batcher, set_target_atom::value, target);
+  }
+}
+
 void respawn_apps_of(manager_pointer self, const std::string& model) {
   std::vector<std::string> names;
   for (auto& [name, app] : self->state.apps)
@@ -428,6 +442,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
       auto rp = self->make_response_promise<caf::ok_atom>();
       commit(self, rp, {{app_key(spec.name), render(spec)}}, [self, spec] {
         self->state.apps[spec.name].spec = spec;
+        retarget_batchers(self, spec);
         respawn_app(self, spec.name);
       });
       return rp;
@@ -521,6 +536,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
       auto rp = self->make_response_promise<caf::ok_atom>();
       commit(self, rp, {{app_key(app), render(spec)}}, [self, spec] {
         self->state.apps.at(spec.name).spec = spec;
+        retarget_batchers(self, spec);
         respawn_app(self, spec.name);
       });
       return rp;
@@ -541,6 +557,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
       auto rp = self->make_response_promise<caf::ok_atom>();
       commit(self, rp, {{app_key(app), render(spec)}}, [self, spec] {
         self->state.apps.at(spec.name).spec = spec;
+        retarget_batchers(self, spec);
         respawn_app(self, spec.name);
       });
       return rp;

@@ -197,6 +197,24 @@ BOOST_AUTO_TEST_CASE(aimd_keeps_batches_of_a_slow_model_under_the_latency_target
   BOOST_CHECK_LE(stats->batch_size_limit, 32u);
 }
 
+BOOST_AUTO_TEST_CASE(a_stricter_latency_target_shrinks_the_learned_batches) {
+  auto model = std::make_shared<sum_model>();
+  model->per_query = 200us;
+  auto b = batcher_for(model, "retarget:1", {50'000, 1, 1, 512, 16, 0.9});
+  for (int round = 0; round < 3; ++round)
+    burst(b, 300, 60'000'000);
+  auto loose = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(loose);
+  BOOST_CHECK_GT(loose->batch_size_limit, 40u);  // 50 ms allows ~250 per batch
+  // An app with a 5 ms batch budget joins: about 25 per batch now.
+  caf::anon_send(b, set_target_atom::value, int64_t{5'000});
+  for (int round = 0; round < 3; ++round)
+    burst(b, 300, 60'000'000);
+  auto strict = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(strict);
+  BOOST_CHECK_LE(strict->batch_size_limit, 32u);
+}
+
 BOOST_AUTO_TEST_CASE(queries_that_expire_in_the_queue_are_dropped_with_a_timeout) {
   auto model = std::make_shared<sum_model>();
   model->per_batch = 60ms;

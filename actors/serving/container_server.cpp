@@ -1,5 +1,13 @@
 #include "actors/serving/container_server.hpp"
 
+#include <chrono>
+
+#include <cstdio>
+
+#include <cstdlib>
+
+#include <thread>
+
 #include <unistd.h>
 
 #include <capnp/ez-rpc.h>
@@ -89,6 +97,16 @@ caf::error run_container_server(const container_server_options& options,
                                 container_info info, predict_function predict) {
   if (info.pid == 0)
     info.pid = static_cast<uint32_t>(::getpid());
+  if (auto* parent = std::getenv(parent_pid_variable)) {
+    auto expected = static_cast<pid_t>(std::atol(parent));
+    if (expected > 0)
+      std::thread([expected] {
+        while (::getppid() == expected)
+          std::this_thread::sleep_for(std::chrono::milliseconds{200});
+        std::fprintf(stderr, "container: supervisor %d is gone; exiting\n", expected);
+        std::_Exit(0);
+      }).detach();
+  }
   auto name = info.name;
   try {
     capnp::EzRpcServer server{kj::heap<container_impl>(std::move(info), std::move(predict)),

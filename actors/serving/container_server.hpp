@@ -28,6 +28,12 @@ struct container_server_options {
   std::string ready_file;
 };
 
+/// Set by a container supervisor to its pid: a container whose parent is
+/// no longer that process (it died and the container was re-parented)
+/// exits, so a killed node or frontend leaves no orphan containers.
+/// run_container_server and the Python SDK both watch it.
+constexpr const char* parent_pid_variable = "TROUPE_CONTAINER_PARENT_PID";
+
 /// Serves `predict` until the process ends; runs the kj event loop on the
 /// calling thread, so `predict` runs there too, one batch at a time.
 /// Inputs of the wrong kind, or of the wrong length where `info` fixes one,

@@ -1,4 +1,7 @@
 #include "actors/serving/container_supervisor.hpp"
+#include "actors/serving/container_server.hpp"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -59,7 +62,11 @@ void start(supervisor_pointer self) {
   auto argv = st.options.argv;
   argv.push_back("--ready-file");
   argv.push_back(ready);
-  auto child = child_process::spawn(argv, st.options.work_dir + "/container.log", st.options.env);
+  // The container exits when this process is gone (killed with its node,
+  // say), instead of serving on as an orphan: see container_server.hpp.
+  auto env = st.options.env;
+  env.push_back(std::string{parent_pid_variable} + "=" + std::to_string(::getpid()));
+  auto child = child_process::spawn(argv, st.options.work_dir + "/container.log", env);
   if (!child) {
     restart_later(self, describe(child.error()));
     return;

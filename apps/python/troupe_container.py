@@ -18,6 +18,9 @@ import argparse
 import asyncio
 import json
 import os
+import sys
+import threading
+import time
 import traceback
 
 import capnp  # pycapnp
@@ -113,6 +116,22 @@ def _write_ready_file(path, name, host, port):
     os.replace(tmp, path)
 
 
+def _exit_with_supervisor():
+    """Exits once the supervisor that started this container (its pid is in
+    TROUPE_CONTAINER_PARENT_PID) is no longer our parent: no orphans."""
+    parent = int(os.environ.get("TROUPE_CONTAINER_PARENT_PID", "0") or 0)
+    if parent <= 0:
+        return
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        sys.stderr.write(f"container: supervisor {parent} is gone; exiting\n")
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def serve(predict_fn, name, version, input_kind, input_length=0, port=0, ready_file=None,
           host="127.0.0.1"):
     """Serves `predict_fn` until the process ends. `input_kind` is a name of
@@ -124,6 +143,7 @@ def serve(predict_fn, name, version, input_kind, input_length=0, port=0, ready_f
                              f"{', '.join(INPUT_KINDS)})")
         input_kind = INPUT_KINDS.index(input_kind)
     schema = load_schema()
+    _exit_with_supervisor()
 
     async def main():
         async def on_connection(stream):

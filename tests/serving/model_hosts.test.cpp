@@ -68,7 +68,7 @@ struct fixture : test::cluster_fixture {
 };
 
 json sum_model(std::vector<std::string> hosts, uint32_t replicas) {
-  return json{{"model_name", "sum"},
+  return json{{"model_name", "hosted-sum"},
               {"backend", "container"},
               {"path", "troupe-container --model sum"},
               {"replicas", replicas},
@@ -80,7 +80,7 @@ json sum_app() {
               {"input_type", "doubles"},
               {"latency_slo_micros", 500'000},
               {"default_output", -1},
-              {"candidate_model_names", {"sum"}}};
+              {"candidate_model_names", {"hosted-sum"}}};
 }
 
 } // namespace
@@ -115,19 +115,25 @@ BOOST_AUTO_TEST_CASE(replicas_run_on_a_node_and_locally_and_survive_the_node) {
   // Replica 0 (on host-a) took its share: its batcher sent batches across.
   auto metrics = queries->request("GET", "/metrics", "", 10s);
   BOOST_REQUIRE(metrics);
-  auto line = "troupe_serving_batches{model=\"sum:1\",replica=\"0\"} ";
+  auto line = "troupe_serving_batches{model=\"hosted-sum:1\",replica=\"0\"} ";
   auto at = metrics->body.find(line);
   BOOST_REQUIRE_MESSAGE(at != std::string::npos, metrics->body);
   auto remote_batches = std::stod(metrics->body.substr(at + std::strlen(line)));
   BOOST_TEST_MESSAGE("batches served on host-a: " << remote_batches);
   BOOST_CHECK_GE(remote_batches, 10);
-  // The node dies: its replica's queries go to the local one.
+  // The node dies: its replica's queries go to the local one, and its
+  // container process, orphaned, exits too.
+  auto remote_container = [] {
+    return test::run_command("pgrep -f 'hosted-sum:1[#]0' 2>&1").status == 0;
+  };
+  BOOST_CHECK(remote_container());
   cluster.signal("h1", SIGKILL);
   size_t after = 0;
   for (int i = 0; i < 40; ++i)
     after += answered_by_model(i);
   BOOST_TEST_MESSAGE(after << " of 40 queries answered by a model after the node died");
   BOOST_CHECK_GE(after, 36u);
+  BOOST_CHECK_GE(test::wait_until([&] { return !remote_container(); }, 5s), 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_hosts_and_hosts_without_a_cluster_are_refused) {

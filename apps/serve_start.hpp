@@ -23,6 +23,7 @@ struct serve_start_options {
   std::string ready_file;
   std::string log_level = "info";
   std::string seed;
+  uint32_t scheduler_threads = 0;
 };
 
 /// Declares the options of `serve start` on `cmd`.

@@ -21,6 +21,9 @@ void add_serve_start_options(CLI::App* s, serve_start_options& o) {
                 "write {host, port, admin_port, pid} here as JSON once serving");
   s->add_option("--log-level", o.log_level, "trace|debug|info|warn|error|off")
     ->capture_default_str();
+  s->add_option("--scheduler-threads", o.scheduler_threads,
+                "actor scheduler worker threads; 0: one per core")
+    ->capture_default_str();
   s->add_option("--seed", o.seed,
                 "host:port of a cluster member; models may then run replicas on the "
                 "cluster's model hosts");
@@ -34,7 +37,8 @@ std::vector<std::string> serve_start_args(const serve_start_options& o) {
                                 "--threads",    std::to_string(o.threads),
                                 "--cache-mb",   std::to_string(o.cache_mb),
                                 "--body-limit", std::to_string(o.body_limit),
-                                "--log-level",  o.log_level};
+                                "--log-level",  o.log_level,
+                                "--scheduler-threads", std::to_string(o.scheduler_threads)};
   if (!o.work_dir.empty())
     args.insert(args.end(), {"--work-dir", o.work_dir});
   if (!o.ready_file.empty())

@@ -54,7 +54,8 @@ using app_actor = caf::typed_actor<
   /// predicted it. Answers once the state is updated (and persisted).
   caf::replies_to<feedback_atom, feedback>::with<bool>,
   caf::replies_to<stats_atom>::with<batcher_stats_list>,
-  /// Internal: the deadline of query `id` has come; answer with what is there.
+  /// Internal: the deadline timer (number `token`) fired; answer the queries
+  /// whose deadline has come with what is there.
   caf::reacts_to<deadline_atom, uint64_t>>;
 
 using start_replica_atom = caf::atom_constant<caf::atom("t_strepl")>;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <unordered_map>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -20,12 +21,16 @@ using gather_done = std::function<void(const std::vector<size_t>& chosen,
                                        std::vector<model_answer>& answers,
                                        const std::vector<std::string>& errors)>;
 
+/// Pending deadlines in time order, by gathering id.
+using deadline_queue = std::multimap<clock_type::time_point, uint64_t>;
+
 struct gathering {
   std::vector<size_t> chosen;
   std::vector<model_answer> answers;
   std::vector<std::string> errors;  // why a model has no answer
   size_t outstanding = 0;
   clock_type::time_point deadline;
+  deadline_queue::iterator deadline_entry;
   gather_done done;
 };
 
@@ -39,6 +44,13 @@ struct app_state {
   std::shared_ptr<selection_policy> policy;
   std::mt19937_64 rng;
   std::unordered_map<uint64_t, gathering> pending;
+  /// One timer for all deadlines, armed for the earliest one: a timer per
+  /// query would cost a wake-up of CAF's clock thread per query (two, with
+  /// its cancellation), more than a small model's prediction.
+  deadline_queue deadlines;
+  bool timer_armed = false;
+  clock_type::time_point timer_at;
+  uint64_t timer_token = 0;
   uint64_t next_query = 1;
   uint64_t next_gathering = 1;
   std::chrono::microseconds answer_margin{0};
@@ -59,7 +71,38 @@ void finish(app_pointer self, uint64_t id) {
     return;  // already answered (deadline and last answer raced)
   auto g = std::move(i->second);
   st.pending.erase(i);
+  st.deadlines.erase(g.deadline_entry);
   g.done(g.chosen, g.answers, g.errors);
+}
+
+/// Arms the timer for the earliest pending deadline, unless one is armed
+/// for that time or earlier already.
+void arm_deadline_timer(app_pointer self) {
+  auto& st = self->state;
+  if (st.deadlines.empty())
+    return;
+  auto earliest = st.deadlines.begin()->first;
+  if (st.timer_armed && st.timer_at <= earliest)
+    return;
+  st.timer_armed = true;
+  st.timer_at = earliest;
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(earliest - clock_type::now());
+  self->delayed_send(self, std::max(left, std::chrono::microseconds{0}), deadline_atom::value,
+                     ++st.timer_token);
+}
+
+/// A deadline timer fired: answers every query whose deadline has come.
+void on_deadline_timer(app_pointer self, uint64_t token) {
+  auto& st = self->state;
+  if (token == st.timer_token)
+    st.timer_armed = false;  // an older timer (superseded by an earlier one) changes nothing
+  auto now = clock_type::now();
+  std::vector<uint64_t> due;
+  for (auto i = st.deadlines.begin(); i != st.deadlines.end() && i->first <= now; ++i)
+    due.push_back(i->second);
+  for (auto id : due)
+    finish(self, id);
+  arm_deadline_timer(self);
 }
 
 void on_answer(app_pointer self, uint64_t id, size_t slot, model_answer answer, std::string why) {
@@ -92,11 +135,12 @@ void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m, query_inp
     return;
   }
   auto replica = model.replicas[(first + attempt) % model.replicas.size()];
-  // The batcher answers by the query's deadline; the margin only guards
-  // against a batcher that is gone without a word.
-  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(left)
-                 + std::chrono::milliseconds{50};
-  self->request(replica, timeout, predict_atom::value, input, static_cast<int64_t>(left.count()))
+  // No request timeout: the app's deadline timer bounds the wait (it
+  // answers the query without this model), and a batcher that is gone
+  // bounces the request with an error at once. A timeout here would cost
+  // two clock events per query.
+  self->request(replica, caf::infinite, predict_atom::value, input,
+                static_cast<int64_t>(left.count()))
     .then(
       [self, id, slot, m, input_hash](std::string& output) {
         auto& st = self->state;
@@ -150,10 +194,9 @@ void gather(app_pointer self, const query_input& input, std::vector<size_t> chos
     g.done(g.chosen, g.answers, g.errors);
     return;
   }
+  g.deadline_entry = st.deadlines.emplace(deadline, id);
   st.pending.emplace(id, std::move(g));
-  auto left = deadline - clock_type::now();
-  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(left),
-                     deadline_atom::value, id);
+  arm_deadline_timer(self);
   for (auto slot : misses) {
     auto m = chosen[slot];
     auto first = st.next_replica[m]++;
@@ -318,7 +361,7 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
                   [one_done](caf::error&) { one_done(); });
       return rp;
     },
-    [self](deadline_atom, uint64_t id) { finish(self, id); },
+    [self](deadline_atom, uint64_t token) { on_deadline_timer(self, token); },
   };
 }
 

@@ -51,7 +51,7 @@ struct app_state {
   bool timer_armed = false;
   clock_type::time_point timer_at;
   uint64_t timer_token = 0;
-  uint64_t next_query = 1;
+  std::shared_ptr<std::atomic<uint64_t>> query_ids;
   uint64_t next_gathering = 1;
   std::chrono::microseconds answer_margin{0};
   static inline const char* name = "troupe.app";
@@ -222,7 +222,7 @@ void predict_one(app_pointer self, const query_input& input,
   auto& st = self->state;
   auto started = clock_type::now();
   auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin;
-  auto query_id = st.next_query++;
+  auto query_id = st.query_ids->fetch_add(1) + 1;
   auto chosen = st.policy->choose(st.rng);
   gather(self, input, std::move(chosen), deadline,
          [self, started, query_id, deliver = std::move(deliver)](
@@ -284,6 +284,8 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
   st.store = std::move(options.store);
   st.policy = std::move(policy);
   st.rng.seed(options.seed);
+  st.query_ids = options.query_ids ? options.query_ids
+                                   : std::make_shared<std::atomic<uint64_t>>(0);
   // Room to send the answer after the deadline; a tenth of the SLO, at most 1 ms.
   st.answer_margin = std::chrono::microseconds{std::min<int64_t>(1000, st.spec.slo_us / 10)};
   return {

@@ -15,6 +15,8 @@
 // weights and persists them in the store before it answers.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,6 +48,9 @@ struct app_options {
   /// The policy's saved state (from the store), empty for a fresh start.
   std::string policy_state;
   uint64_t seed = 42;
+  /// Query ids, shared with the frontend's cache fast path (null: the app
+  /// counts alone).
+  std::shared_ptr<std::atomic<uint64_t>> query_ids;
 };
 
 /// The store key of an app's policy state.

@@ -345,6 +345,30 @@ struct serving_frontend::impl {
       return respond(error_response(parsed.error()));
     if (parsed->inputs.empty())
       return respond(json_response(200, render_batch({})));
+    if (!parsed->batch && route->actor && route->cache && !route->single_model.empty()) {
+      // Cache fast path: a "single" app's cached answer is served on this
+      // thread, without a message (Clipper's cache, in front of the
+      // selection layer, for the policy whose choice is known up front).
+      auto started = std::chrono::steady_clock::now();
+      auto& input = parsed->inputs.front();
+      if (auto hit = route->cache->get(route->single_model, hash_input(input))) {
+        prediction p;
+        p.query_id = route->query_ids ? route->query_ids->fetch_add(1) + 1 : 0;
+        p.output = std::move(*hit);
+        p.models_used = {route->single_model};
+        auto& m = route->metrics;
+        if (m.queries)
+          m.queries->Increment();
+        if (m.cache_hits)
+          m.cache_hits->Increment();
+        if (m.latency_us)
+          m.latency_us->Observe(static_cast<double>(
+            std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::steady_clock::now() - started)
+              .count()));
+        return respond(json_response(200, render_prediction(p)));
+      }
+    }
     if (!route->actor) {
       auto p = default_prediction(route->spec);
       if (!parsed->batch)

@@ -193,7 +193,19 @@ caf::expected<std::vector<replica>> start_replicas(manager_pointer self, const m
 }
 
 std::shared_ptr<const app_route> route_of(const app_spec& spec, app_actor actor) {
-  return std::make_shared<const app_route>(app_route{spec, std::move(actor)});
+  return std::make_shared<const app_route>(app_route{spec, std::move(actor), {}, {}, {}, {}});
+}
+
+/// The route of a running app, with what the frontend's cache fast path
+/// needs when the app asks one model.
+std::shared_ptr<const app_route> route_of(manager_state& st, const app_options& opts,
+                                          app_actor actor) {
+  app_route r{opts.spec, std::move(actor), {}, opts.cache, {}, opts.query_ids};
+  if (opts.spec.policy == "single" && opts.models.size() == 1)
+    r.single_model = opts.models.front().id;
+  if (st.opts.metrics)
+    r.metrics = st.opts.metrics->for_app(opts.spec.name);
+  return std::make_shared<const app_route>(std::move(r));
 }
 
 /// One piece of work an admin reply waits for is done; when none is left,
@@ -284,6 +296,7 @@ void respawn_app(manager_pointer self, const std::string& name) {
     opts.metrics = st.opts.metrics;
     opts.store = st.opts.store;
     opts.seed = st.opts.seed + generation;
+    opts.query_ids = std::make_shared<std::atomic<uint64_t>>(0);
     opts.policy_state = policy_state;
     auto app = spawn_app(self->system(), opts);
     if (!app && !policy_state.empty()) {
@@ -299,7 +312,7 @@ void respawn_app(manager_pointer self, const std::string& name) {
       replace_route(self, route_of(i->second.spec, app_actor{}));
       return;
     }
-    replace_route(self, route_of(i->second.spec, *app));
+    replace_route(self, route_of(st, opts, *app));
   };
   ++st.respawns_in_flight;
   self->request(st.opts.store, store_timeout, caf::get_atom::value, policy_state_key(name))

@@ -5,12 +5,15 @@
 // route being replaced never disturbs a request already holding the old one.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "actors/serving/prediction_cache.hpp"
+#include "actors/serving/serving_metrics.hpp"
 #include "messages/serving_protocol.hpp"
 #include "messages/serving_specs.hpp"
 
@@ -21,6 +24,13 @@ struct app_route {
   /// Null while no linked model serves (the frontend then answers the
   /// default output, saying so).
   app_actor actor;
+  /// For the frontend's cache fast path: the one model (name:version) a
+  /// "single" app asks, the cache, the app's metrics and query ids. A
+  /// cached answer then needs no actor at all.
+  std::string single_model;
+  std::shared_ptr<prediction_cache> cache;
+  app_metric_handles metrics;
+  std::shared_ptr<std::atomic<uint64_t>> query_ids;
 };
 
 class serving_routes {

@@ -265,6 +265,25 @@ BOOST_AUTO_TEST_CASE(exp4_weights_the_ensemble_toward_the_better_model) {
   BOOST_CHECK(r.body["models_used"] == json({"xgb:1", "mlp:1"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_repeated_query_is_answered_from_the_cache) {
+  ok("add_model", model_json("xgb", "xgboost", model_path("digits_xgb.json")));
+  ok("add_app", app_json("cached", "single", 100'000, {"xgb"}));
+  auto body = "{\"input\":" + held_out_digits()[7].pixels + "}";
+  auto first = queries->call("POST", "/cached/predict", body);
+  auto second = queries->call("POST", "/cached/predict", body);
+  BOOST_REQUIRE_EQUAL(first.status, 200u);
+  BOOST_REQUIRE_EQUAL(second.status, 200u);
+  BOOST_CHECK_EQUAL(first.body["output"], second.body["output"]);
+  BOOST_CHECK_NE(first.body["query_id"], second.body["query_id"]);
+  BOOST_CHECK(second.body["models_used"] == json({"xgb:1"}));
+  auto m = queries->call("GET", "/metrics").text;
+  BOOST_CHECK_NE(m.find("troupe_serving_cache_hits_total{app=\"cached\"} 1"), std::string::npos);
+  BOOST_CHECK_NE(m.find("troupe_serving_queries_total{app=\"cached\"} 2"), std::string::npos);
+  // The model saw one query: one batch of one.
+  BOOST_CHECK_NE(m.find("troupe_serving_batches{model=\"xgb:1\",replica=\"0\"} 1"),
+                 std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(bad_queries_get_clear_errors_and_the_frontend_stays_up) {
   ok("add_model", model_json("zero", "noop", ""));
   ok("add_app", app_json("strict", "single", 50'000, {"zero"}, 4));

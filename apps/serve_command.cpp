@@ -11,14 +11,19 @@
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/serving/http_client.hpp"
-#include "messages/serving_specs.hpp"
-#include "apps/serve_start.hpp"
+#include "actors/serving/query_json.hpp"
 #include "apps/command.hpp"
+#include "apps/serve_start.hpp"
 #include "messages/errors.hpp"
+#include "messages/serving_protocol.hpp"
+#include "messages/serving_specs.hpp"
+#include "runtime/cluster_client.hpp"
+#include "runtime/node.hpp"
 
 namespace troupe {
 
@@ -89,6 +94,46 @@ int admin_call(const admin_target& t, const std::string& method, const std::stri
   auto doc = json::parse(resp->body, nullptr, false);
   std::cout << (doc.is_discarded() ? resp->body : doc.dump(2)) << std::endl;
   return exit_ok;
+}
+
+/// `troupe serve predict`: a client actor's typed request to an app actor
+/// found in the cluster directory.
+int typed_predict(const std::string& seed, const std::string& app, const std::string& input,
+                  const std::string& kind_name, int timeout_ms) {
+  input_kind kind;
+  if (!from_string(kind_name, kind)) {
+    std::cerr << "troupe serve: --input-type '" << kind_name << "' is none of doubles, floats, "
+              << "ints, strings, bytes\n";
+    return exit_bad_usage;
+  }
+  auto request = parse_predict_request("{\"input\":" + input + "}", kind, 0);
+  if (!request) {
+    std::cerr << "troupe serve: --input: " << describe(request.error()) << "\n";
+    return exit_bad_usage;
+  }
+  node_config defaults;
+  auto cfg = make_actor_system_config(defaults);
+  caf::actor_system sys{*cfg};
+  auto timeout = std::chrono::milliseconds{timeout_ms};
+  auto client = cluster_client::connect(sys, seed, timeout);
+  if (!client) {
+    std::cerr << "troupe serve: " << describe(client.error()) << "\n";
+    return exit_failure;
+  }
+  auto target = client->lookup_as<app_actor>("serving.app." + app);
+  if (!target) {
+    std::cerr << "troupe serve: " << describe(target.error()) << "\n";
+    return exit_failure;
+  }
+  caf::scoped_actor self{sys};
+  int rc = exit_ok;
+  self->request(*target, timeout, predict_atom::value, request->inputs.front())
+    .receive([](prediction& p) { std::cout << render_prediction(p) << std::endl; },
+             [&](caf::error& err) {
+               std::cerr << "troupe serve: predict: " << describe(err) << "\n";
+               rc = exit_failure;
+             });
+  return rc;
 }
 
 void add_admin_flags(CLI::App* cmd, admin_target& t) {
@@ -235,6 +280,28 @@ command_runner add_serve_command(CLI::App& app) {
       return admin_call(*target, "POST", "delete_model", json{{"model_name", named->first}});
     };
   });
+  auto query = std::make_shared<std::tuple<std::string, std::string, std::string, std::string,
+                                            int>>("127.0.0.1:7000", "", "", "doubles", 5000);
+  auto* p = serve->add_subcommand(
+    "predict", "Send one typed query to an app through the cluster (no HTTP): the app actor "
+               "that a frontend started with --seed publishes as serving.app.<app>");
+  p->add_option("--seed", std::get<0>(*query), "host:port of a cluster member")
+    ->capture_default_str();
+  p->add_option("--app", std::get<1>(*query), "app name")->required();
+  p->add_option("--input", std::get<2>(*query),
+                "the input as JSON, as in {\"input\": ...} (e.g. '[1.5, 2]')")
+    ->required();
+  p->add_option("--input-type", std::get<3>(*query), "doubles|floats|ints|strings|bytes")
+    ->capture_default_str();
+  p->add_option("--timeout-ms", std::get<4>(*query), "how long to wait for the answer")
+    ->capture_default_str();
+  p->callback([run, query] {
+    *run = [query] {
+      auto& [seed, app_name, input, kind_name, timeout_ms] = *query;
+      return typed_predict(seed, app_name, input, kind_name, timeout_ms);
+    };
+  });
+
   auto* ls = serve->add_subcommand("list", "Print the apps and models as JSON");
   add_admin_flags(ls, *target);
   ls->callback([run, target] {

@@ -419,6 +419,7 @@ serving_frontend::start(caf::actor_system& sys, state_store_actor store,
       return make_error(errc::unavailable, "cannot join the cluster at " + options.seed + ": " +
                                              describe(client.error()));
     auto shared = std::make_shared<cluster_client>(std::move(*client));
+    mopts.directory = shared->agent();
     mopts.find_host = [shared](const std::string& name) -> caf::expected<caf::actor> {
       auto entry = shared->lookup(name);
       if (!entry)

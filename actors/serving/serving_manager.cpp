@@ -251,9 +251,37 @@ void await_containers(manager_pointer self, const model_spec& spec,
 
 /// Publishes `route`; the app actor it replaces stops after the grace
 /// period (queries it holds are answered by then).
+/// The cluster-wide name of app `app`'s actor, for typed clients elsewhere.
+std::string directory_name(const std::string& app) {
+  return "serving.app." + app;
+}
+
+/// Keeps the cluster directory's entry for `app` on its current actor
+/// (none: the entry goes). Best effort: a failure is logged, queries over
+/// HTTP are unaffected.
+void publish_app(manager_pointer self, const std::string& app, app_actor actor) {
+  auto& dir = self->state.opts.directory;
+  if (!dir)
+    return;
+  auto name = directory_name(app);
+  auto publish = [self, dir, name, actor] {
+    if (!actor)
+      return;
+    self->request(dir, std::chrono::seconds{5}, register_atom::value, name,
+                  caf::actor_cast<caf::actor>(actor))
+      .then([](caf::ok_atom) {},
+            [name](caf::error& err) {
+              spdlog::warn("serving: cannot publish {} in the cluster: {}", name, describe(err));
+            });
+  };
+  self->request(dir, std::chrono::seconds{5}, unregister_atom::value, name)
+    .then([publish](caf::ok_atom) { publish(); }, [publish](caf::error&) { publish(); });
+}
+
 void replace_route(manager_pointer self, std::shared_ptr<const app_route> route) {
   auto& routes = *self->state.opts.routes;
   auto old = routes.find(route->spec.name);
+  publish_app(self, route->spec.name, route->actor);
   routes.set(std::move(route));
   if (old && old->actor)
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(old->actor), self->state.opts.retire_grace,
@@ -467,6 +495,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
       commit(self, rp, {{app_key(name), std::nullopt}, {policy_state_key(name), std::nullopt}},
              [self, name] {
                self->state.apps.erase(name);
+               publish_app(self, name, app_actor{});
                auto& routes = *self->state.opts.routes;
                auto old = routes.find(name);
                routes.erase(name);

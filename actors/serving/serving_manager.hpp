@@ -30,6 +30,7 @@
 #include "actors/serving/prediction_cache.hpp"
 #include "actors/serving/serving_metrics.hpp"
 #include "actors/serving/serving_routes.hpp"
+#include "messages/node_protocol.hpp"
 #include "messages/serving_admin_protocol.hpp"
 #include "messages/store_protocol.hpp"
 
@@ -50,6 +51,10 @@ struct serving_manager_options {
   /// Finds a model host by name in the cluster (null: not in a cluster;
   /// models naming hosts other than "local" are then refused).
   std::function<caf::expected<caf::actor>(const std::string&)> find_host;
+  /// A cluster member's agent: each app's actor is registered there as
+  /// "serving.app.<app>", so that typed C++ clients anywhere in the
+  /// cluster reach the app without HTTP. Null: not published.
+  node_agent_actor directory;
   /// How long replicas that were replaced keep serving queries in flight.
   std::chrono::milliseconds retire_grace{2'000};
   uint64_t seed = 42;

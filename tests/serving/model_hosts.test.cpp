@@ -121,6 +121,19 @@ BOOST_AUTO_TEST_CASE(replicas_run_on_a_node_and_locally_and_survive_the_node) {
   auto remote_batches = std::stod(metrics->body.substr(at + std::strlen(line)));
   BOOST_TEST_MESSAGE("batches served on host-a: " << remote_batches);
   BOOST_CHECK_GE(remote_batches, 10);
+  // A typed C++ client in another process reaches the app through the
+  // cluster directory, without HTTP.
+  test::command_result typed;
+  test::wait_until(
+    [&] {
+      typed = test::run_command(std::string{"timeout 20 "} + TROUPE_BINARY +
+                                " serve predict --seed " + cluster.address_of("h1") +
+                                " --app sum --input '[2.5, 4]' 2>&1");
+      return typed.status == 0;
+    },
+    10s);
+  BOOST_CHECK_MESSAGE(typed.status == 0, typed.output);
+  BOOST_CHECK_MESSAGE(typed.output.find("\"output\":6") != std::string::npos, typed.output);
   // The node dies: its replica's queries go to the local one, and its
   // container process, orphaned, exits too.
   auto remote_container = [] {

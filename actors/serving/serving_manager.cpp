@@ -443,6 +443,20 @@ void commit(manager_pointer self, ok_promise rp, std::vector<store_write> writes
           });
 }
 
+/// Persists `spec` as its app's spec (a new app, or new links) and moves the
+/// app onto its models once the store has it.
+caf::result<caf::ok_atom> change_app(manager_pointer self, app_spec spec) {
+  auto rp = self->make_response_promise<caf::ok_atom>();
+  auto key = app_key(spec.name);
+  auto value = render(spec);
+  commit(self, rp, {{key, value}}, [self, spec] {
+    self->state.apps[spec.name].spec = spec;
+    retarget_batchers(self, spec);
+    respawn_app(self, spec.name);
+  });
+  return rp;
+}
+
 serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
   // Start what the store held (spawn_serving_manager filled apps/models).
   for (auto& [name, m] : self->state.models) {
@@ -480,13 +494,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
         if (!st.models.count(m))
           return make_error(errc::not_found, "app '" + spec.name + "' names model '" + m +
                                                "', which does not exist; add it first");
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      commit(self, rp, {{app_key(spec.name), render(spec)}}, [self, spec] {
-        self->state.apps[spec.name].spec = spec;
-        retarget_batchers(self, spec);
-        respawn_app(self, spec.name);
-      });
-      return rp;
+      return change_app(self, std::move(spec));
     },
     [self](remove_app_atom, const std::string& name) -> caf::result<caf::ok_atom> {
       if (!self->state.apps.count(name))
@@ -575,13 +583,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
         return caf::ok_atom::value;
       auto spec = a->second.spec;
       spec.models.push_back(model);
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      commit(self, rp, {{app_key(app), render(spec)}}, [self, spec] {
-        self->state.apps.at(spec.name).spec = spec;
-        retarget_batchers(self, spec);
-        respawn_app(self, spec.name);
-      });
-      return rp;
+      return change_app(self, std::move(spec));
     },
     [self](unlink_atom, const std::string& app,
            const std::string& model) -> caf::result<caf::ok_atom> {
@@ -596,13 +598,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
                        "' without models; link another model first or remove the app");
       auto spec = a->second.spec;
       spec.models.erase(std::find(spec.models.begin(), spec.models.end(), model));
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      commit(self, rp, {{app_key(app), render(spec)}}, [self, spec] {
-        self->state.apps.at(spec.name).spec = spec;
-        retarget_batchers(self, spec);
-        respawn_app(self, spec.name);
-      });
-      return rp;
+      return change_app(self, std::move(spec));
     },
     [self](set_version_atom, const std::string& model,
            uint32_t version) -> caf::result<caf::ok_atom> {

@@ -1,8 +1,11 @@
 #include "actors/serving/query_json.hpp"
 
 #include <array>
+#include <charconv>
 #include <cfloat>
 #include <cmath>
+#include <cctype>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -33,9 +36,10 @@ caf::expected<json> parse_object(std::string_view body) {
   json doc;
   try {
     doc = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     // what() starts with "[json.exception.parse_error.101] "; the rest
-    // names the position and the problem.
+    // names the position and the problem. A number beyond double's range
+    // (1e400) is an out_of_range error, also the client's fault.
     std::string what = e.what();
     auto cut = what.find("] ");
     return invalid("malformed JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
@@ -120,7 +124,14 @@ std::string label_text(const json& label) {
 json prediction_json(const prediction& p) {
   json out;
   out["query_id"] = p.query_id;
-  auto parsed = json::parse(p.output, nullptr, false);
+  // nlohmann throws out_of_range even without exceptions for numbers
+  // beyond double's range ("1e400"); such an output is embedded as text.
+  json parsed;
+  try {
+    parsed = json::parse(p.output, nullptr, false);
+  } catch (const json::exception&) {
+    parsed = json::value_t::discarded;
+  }
   if (!parsed.is_discarded() && !parsed.is_string())
     out["output"] = std::move(parsed);
   else
@@ -140,8 +151,149 @@ constexpr char base64_alphabet[] =
 
 } // namespace
 
+namespace {
+
+// -- fast paths ---------------------------------------------------------------
+// The common request, {"input": [n, n, ...]}, and the common answer (one
+// model, a numeric output) are decoded and rendered by hand: the JSON
+// library's DOM costs more than the rest of a cached answer. Anything else
+// (and any input the checks below would refuse) takes the general path,
+// so errors and unusual forms behave exactly as before.
+
+void skip_space(std::string_view s, size_t& i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+    ++i;
+}
+
+bool expect(std::string_view s, size_t& i, std::string_view token) {
+  skip_space(s, i);
+  if (s.substr(i, token.size()) != token)
+    return false;
+  i += token.size();
+  return true;
+}
+
+/// A JSON number at s[i..]: its text is [-]digits[.digits][(e|E)[+-]digits].
+bool read_json_number(std::string_view s, size_t& i, double& out) {
+  auto start = i;
+  auto digits = [&] {
+    auto first = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      ++i;
+    return i > first;
+  };
+  if (i < s.size() && s[i] == '-')
+    ++i;
+  if (i < s.size() && s[i] == '0')
+    ++i;  // a leading zero stands alone
+  else if (!digits())
+    return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits())
+      return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+      ++i;
+    if (!digits())
+      return false;
+  }
+  auto [end, ec] = std::from_chars(s.data() + start, s.data() + i, out);
+  return ec == std::errc{} && end == s.data() + i && std::isfinite(out);
+}
+
+std::optional<predict_request> fast_numeric_request(std::string_view s, input_kind kind,
+                                                    uint64_t expected_length) {
+  size_t i = 0;
+  if (!expect(s, i, "{") || !expect(s, i, "\"input\"") || !expect(s, i, ":") ||
+      !expect(s, i, "["))
+    return std::nullopt;
+  query_input input{kind, {}, {}};
+  input.numbers.reserve(expected_length > 0 ? expected_length : 32);
+  skip_space(s, i);
+  if (i < s.size() && s[i] != ']') {
+    for (;;) {
+      skip_space(s, i);
+      double x;
+      if (!read_json_number(s, i, x))
+        return std::nullopt;
+      if (kind == input_kind::ints && (std::trunc(x) != x || std::fabs(x) > max_exact_int))
+        return std::nullopt;
+      if (kind == input_kind::floats && std::fabs(x) > FLT_MAX)
+        return std::nullopt;
+      input.numbers.push_back(x);
+      skip_space(s, i);
+      if (i < s.size() && s[i] == ',') {
+        ++i;
+        continue;
+      }
+      break;
+    }
+  }
+  if (!expect(s, i, "]") || !expect(s, i, "}"))
+    return std::nullopt;
+  skip_space(s, i);
+  if (i != s.size())
+    return std::nullopt;
+  if (expected_length != 0 && input.numbers.size() != expected_length)
+    return std::nullopt;
+  predict_request result;
+  result.inputs.push_back(std::move(input));
+  return result;
+}
+
+bool is_plain_name(const std::string& s) {
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '.' || c == '_' ||
+          c == '-' || c == '#'))
+      return false;
+  return !s.empty();
+}
+
+/// The output's text if it is a JSON integer (what classifiers answer).
+bool is_json_integer(const std::string& s) {
+  if (s.empty() || s == "-0")
+    return false;
+  size_t i = s[0] == '-' ? 1 : 0;
+  if (i >= s.size() || s.size() > 18 || (s[i] == '0' && s.size() > i + 1))
+    return false;
+  for (; i < s.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  return true;
+}
+
+/// render_prediction's text for a plain answer, byte for byte; nullopt if
+/// the answer is not plain.
+std::optional<std::string> fast_prediction(const prediction& p) {
+  if (p.is_default || !p.models_missing.empty() || p.confidence != 1.0 ||
+      !is_json_integer(p.output))
+    return std::nullopt;
+  std::string out = "{\"confidence\":1.0,\"default\":false,\"models_used\":[";
+  for (size_t i = 0; i < p.models_used.size(); ++i) {
+    if (!is_plain_name(p.models_used[i]))
+      return std::nullopt;
+    out += i == 0 ? "\"" : ",\"";
+    out += p.models_used[i];
+    out += '"';
+  }
+  out += "],\"output\":";
+  out += p.output;
+  out += ",\"query_id\":";
+  out += std::to_string(p.query_id);
+  out += '}';
+  return out;
+}
+
+} // namespace
+
 caf::expected<predict_request> parse_predict_request(std::string_view body, input_kind kind,
                                                      uint64_t expected_length) {
+  if (kind == input_kind::doubles || kind == input_kind::floats || kind == input_kind::ints)
+    if (auto fast = fast_numeric_request(body, kind, expected_length))
+      return std::move(*fast);
   auto doc = parse_object(body);
   if (!doc)
     return doc.error();
@@ -202,7 +354,11 @@ caf::expected<feedback> parse_feedback(std::string_view body, input_kind kind,
   return result;
 }
 
-std::string render_prediction(const prediction& p) { return prediction_json(p).dump(); }
+std::string render_prediction(const prediction& p) {
+  if (auto fast = fast_prediction(p))
+    return std::move(*fast);
+  return prediction_json(p).dump();
+}
 
 std::string render_batch(const predictions& ps) {
   json items = json::array();

@@ -298,6 +298,8 @@ BOOST_AUTO_TEST_CASE(bad_queries_get_clear_errors_and_the_frontend_stays_up) {
   expect(queries->call("POST", "/strict/predict", R"({"input":[1,2)"), 400, "malformed JSON");
   expect(queries->call("POST", "/strict/predict", R"({"input":[1,2]})"), 400, "expects 4");
   expect(queries->call("POST", "/strict/predict", R"({"input":"four"})"), 400, "input");
+  expect(queries->call("POST", "/strict/predict", R"({"input":[1,2,3,1e400]})"), 400,
+         "malformed JSON");
   expect(queries->call("POST", "/strict/predict", R"({"inputs":[1,2,3,4]})"), 400, "input");
   expect(queries->call("POST", "/strict/update", R"({"input":[1,2,3,4]})"), 400, "label");
   std::string huge = R"({"input":[)" + std::string(100'000, '1') + "]}";
@@ -328,6 +330,14 @@ BOOST_AUTO_TEST_CASE(bad_admin_requests_are_refused_with_reasons) {
   expect("add_model", model_json("m", "xgboost", "/no/such/model.json"), 400, "/no/such/model.json");
   expect("add_model", json{{"model_version", 1}}, 400, "model_name");
   expect("frobnicate", json::object(), 404, "no admin operation 'frobnicate'");
+  {
+    // A number beyond double's range once threw out of the JSON library
+    // even in no-exception mode, and killed the gateway.
+    auto r = admin->call("POST", "/admin/add_app", R"({"name":"huge","latency_slo_micros":1e400})");
+    BOOST_CHECK_EQUAL(r.status, 400u);
+    r = admin->call("POST", "/admin/set_model_version", R"({"model_name":"m","model_version":1e400})");
+    BOOST_CHECK_EQUAL(r.status, 400u);
+  }
   ok("add_model", model_json("m", "noop", ""));
   expect("add_model", model_json("m", "noop", ""), 409, "already has version 1");
   ok("add_app", app_json("a", "single", 10'000, {"m"}));

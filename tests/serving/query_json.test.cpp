@@ -106,6 +106,25 @@ BOOST_AUTO_TEST_CASE(feedback_decodes_uid_input_and_label_as_text) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_CASE(numbers_decode_the_same_in_every_json_spelling) {
+  // The common form is decoded by hand; these spellings must agree with
+  // the JSON library, and what JSON forbids must still be refused.
+  for (auto body : {R"({"input":[0,-0.5,1e3,2E-2,12.25]})",
+                    " {\n \"input\" : [ 0 , -0.5 , 1e3 , 2E-2 , 12.25 ] } ",
+                    R"({"input":[0,-0.5,1000,0.02,12.25],"extra":1})"}) {
+    auto r = parse_predict_request(body, input_kind::doubles, 0);
+    BOOST_REQUIRE_MESSAGE(r, body << ": " << test::why(r));
+    BOOST_CHECK((r->inputs[0].numbers == std::vector<double>{0, -0.5, 1000, 0.02, 12.25}));
+  }
+  auto empty = parse_predict_request(R"({"input":[]})", input_kind::doubles, 0);
+  BOOST_REQUIRE(empty);
+  BOOST_CHECK(empty->inputs[0].numbers.empty());
+  for (auto bad : {R"({"input":[1.]})", R"({"input":[01]})", R"({"input":[.5]})",
+                   R"({"input":[1e]})", R"({"input":[1,]})", R"({"input":[1] x})",
+                   R"({"input":[NaN]})", R"({"input":[1e400]})"})
+    BOOST_CHECK_MESSAGE(!parse_predict_request(bad, input_kind::doubles, 0), bad);
+}
+
 BOOST_AUTO_TEST_SUITE(refusals)
 
 BOOST_AUTO_TEST_CASE(malformed_json_is_refused_with_its_position) {
@@ -265,6 +284,24 @@ BOOST_AUTO_TEST_CASE(a_batch_renders_each_prediction_in_order) {
   BOOST_CHECK_EQUAL(j["batch_predictions"][2]["query_id"].get<uint64_t>(), 102u);
   BOOST_CHECK_EQUAL(j["batch_predictions"][2]["output"].get<int>(), 2);
   BOOST_CHECK(json::parse(render_batch({}))["batch_predictions"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_prediction_renders_exactly_as_the_json_library_would) {
+  // The common answer is rendered by hand; it must be the same bytes.
+  prediction p;
+  p.query_id = 42;
+  p.output = "7";
+  p.models_used = {"xgb:1", "mlp:2"};
+  auto text = render_prediction(p);
+  json doc = json::parse(text);
+  BOOST_CHECK_EQUAL(text, doc.dump());
+  BOOST_CHECK_EQUAL(text, R"({"confidence":1.0,"default":false,"models_used":["xgb:1","mlp:2"],)"
+                          R"("output":7,"query_id":42})");
+  p.output = "-12";
+  BOOST_CHECK_EQUAL(render_prediction(p), json::parse(render_prediction(p)).dump());
+  BOOST_CHECK_EQUAL(json::parse(render_prediction(p))["output"], -12);
+  p.output = "-0";  // the library renders it as 0: not the hand-made path's case
+  BOOST_CHECK_EQUAL(json::parse(render_prediction(p))["output"], 0);
 }
 
 BOOST_AUTO_TEST_CASE(an_error_renders_as_an_error_object) {

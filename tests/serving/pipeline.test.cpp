@@ -212,7 +212,10 @@ BOOST_AUTO_TEST_CASE(a_stricter_latency_target_shrinks_the_learned_batches) {
     burst(b, 300, 60'000'000);
   auto strict = ask<batcher_stats>(b, stats_atom::value);
   BOOST_REQUIRE(strict);
-  BOOST_CHECK_LE(strict->batch_size_limit, 32u);
+  // AIMD oscillates around the edge (+16 per good batch, x0.9 per late one):
+  // about 25, give or take a step.
+  BOOST_CHECK_LE(strict->batch_size_limit, 48u);
+  BOOST_CHECK_LT(strict->batch_size_limit, loose->batch_size_limit);
 }
 
 BOOST_AUTO_TEST_CASE(queries_that_expire_in_the_queue_are_dropped_with_a_timeout) {

@@ -1,17 +1,10 @@
 #include "actors/serving/serving_manager.hpp"
 
-#include <cstdio>
-
-#include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/serving/app.hpp"
-#include "actors/serving/batcher.hpp"
-#include "actors/serving/container_readiness.hpp"
-#include "actors/serving/replica_container.hpp"
+#include "actors/serving/serving_manager_state.hpp"
 #include "actors/serving/spec_json.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
@@ -19,177 +12,12 @@
 
 namespace troupe::serving {
 
+using namespace manager_internals;
+
 namespace {
-
-using namespace std::chrono_literals;
-
-constexpr auto store_timeout = 5s;
-
-struct replica {
-  batcher_actor batcher;
-  caf::actor container;
-  std::string host;  // "local" or a model host's name
-};
-
-struct model_entry {
-  std::map<uint32_t, model_spec> versions;
-  uint32_t current = 0;
-  /// Replicas of the current version (empty if they could not start).
-  std::vector<replica> replicas;
-  /// Why the replicas could not start, for `list`.
-  std::string problem;
-  const model_spec& spec() const { return versions.at(current); }
-};
-
-struct app_entry {
-  app_spec spec;
-  /// Bumped by each respawn; a respawn that finishes after a newer one
-  /// started is discarded.
-  uint64_t generation = 0;
-};
-
-struct manager_state {
-  serving_manager_options opts;
-  std::map<std::string, app_entry> apps;
-  std::map<std::string, model_entry> models;
-  /// Respawns waiting for their policy state from the store, and container
-  /// processes still starting; admin replies wait for them, so that "ok"
-  /// means the change serves.
-  size_t respawns_in_flight = 0;
-  std::vector<std::function<void()>> after_respawns;
-  static inline const char* name = "serving_manager";
-};
-
-using manager_pointer = serving_manager_actor::stateful_pointer<manager_state>;
-
-/// One store write of a change; no value: delete the key.
-struct store_write {
-  std::string key;
-  std::optional<std::string> value;
-};
 
 caf::error refused(std::string why) {
   return make_error(errc::invalid_argument, std::move(why));
-}
-
-bool links(const app_spec& app, const std::string& model) {
-  return std::find(app.models.begin(), app.models.end(), model) != app.models.end();
-}
-
-/// Writes `writes` in order, then calls `done` (with the first error, if a
-/// write failed). Awaits each reply: no other admin request interleaves
-/// with a change being persisted.
-void persist(manager_pointer self, std::vector<store_write> writes,
-             std::function<void(const caf::error&)> done) {
-  if (writes.empty()) {
-    done({});
-    return;
-  }
-  auto write = writes.front();
-  writes.erase(writes.begin());
-  auto next = [self, rest = std::move(writes), done](caf::ok_atom) mutable {
-    persist(self, std::move(rest), std::move(done));
-  };
-  auto fail = [done, key = write.key](caf::error& err) {
-    done(make_error(errc::io_failure, "the store did not persist '" + key + "': " + describe(err) +
-                                        "; nothing changed"));
-  };
-  auto& store = self->state.opts.store;
-  if (write.value)
-    self->request(store, store_timeout, caf::put_atom::value, write.key, *write.value)
-      .await(std::move(next), std::move(fail));
-  else
-    self->request(store, store_timeout, caf::delete_atom::value, write.key)
-      .await(std::move(next), std::move(fail));
-}
-
-/// The latency a batch of `model` may take: Clipper's AIMD keeps batches
-/// under the SLO; a query may wait for one batch and then ride the next, so
-/// each batch gets 40 % of the strictest SLO among the apps using it.
-int64_t batch_latency_target(const manager_state& st, const std::string& model) {
-  int64_t strictest = 0;
-  for (auto& [name, app] : st.apps)
-    if (links(app.spec, model) && (strictest == 0 || app.spec.slo_us < strictest))
-      strictest = app.spec.slo_us;
-  return strictest == 0 ? 8'000 : std::max<int64_t>(strictest * 2 / 5, 100);
-}
-
-void stop_replicas(const std::vector<replica>& replicas) {
-  for (auto& r : replicas) {
-    caf::anon_send_exit(r.batcher, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(r.container, caf::exit_reason::user_shutdown);
-  }
-}
-
-/// Stops replaced replicas once the queries they hold had time to finish.
-void retire(manager_pointer self, const std::vector<replica>& replicas) {
-  auto grace = self->state.opts.retire_grace;
-  for (auto& r : replicas) {
-    caf::exit_msg bye{caf::actor_addr{}, caf::exit_reason::user_shutdown};
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(r.batcher), grace, bye);
-    caf::delayed_anon_send(r.container, grace, bye);
-  }
-}
-
-/// Starts the container of replica `index` on the host the spec names for
-/// it: this process ("local", or no hosts), or a model host in the cluster.
-/// A remote start blocks the manager for one request (admin requests are
-/// rare; queries never pass through the manager).
-caf::expected<caf::actor> start_container(manager_pointer self, const model_spec& spec,
-                                          uint32_t index, std::string& placed_on) {
-  auto& st = self->state;
-  replica_placement here{st.opts.work_dir, st.opts.program_dir,
-                         st.opts.container_ready_timeout};
-  placed_on = spec.hosts.empty() ? "local" : spec.hosts[index % spec.hosts.size()];
-  if (placed_on == "local")
-    return start_replica_container(self->system(), spec, index, here);
-  if (!st.opts.find_host)
-    return make_error(errc::invalid_argument,
-                      "model " + spec.id() + " names host '" + placed_on +
-                        "', but this frontend is not in a cluster (start it with --seed)");
-  auto host = st.opts.find_host(placed_on);
-  if (!host)
-    return make_error(errc::not_found, "model host '" + placed_on + "' of model " + spec.id() +
-                                         " is not in the cluster: " + describe(host.error()));
-  caf::expected<caf::actor> container = make_error(errc::timeout, "no answer");
-  caf::scoped_actor blocking{self->system()};
-  blocking
-    ->request(*host, st.opts.container_ready_timeout, start_replica_atom::value, spec, index,
-              caf::actor_cast<caf::actor>(self))
-    .receive([&](caf::actor& c) { container = std::move(c); },
-             [&](caf::error& err) { container = err; });
-  if (!container)
-    return make_error(errc::unavailable, "model host '" + placed_on + "' did not start " +
-                                           spec.id() + ": " + describe(container.error()));
-  return container;
-}
-
-/// Starts replicas [first, first + count) of `spec`: a container (an
-/// in-process backend on its own thread, a supervised process, or either on
-/// a model host) and its batcher each, the batcher always here. All or
-/// nothing.
-caf::expected<std::vector<replica>> start_replicas(manager_pointer self, const model_spec& spec,
-                                                   uint32_t first, uint32_t count) {
-  auto& st = self->state;
-  std::vector<replica> started;
-  for (uint32_t i = first; i < first + count; ++i) {
-    std::string placed_on;
-    auto container = start_container(self, spec, i, placed_on);
-    if (!container) {
-      stop_replicas(started);
-      return container.error();
-    }
-    batcher_options opts;
-    opts.model = spec.id();
-    opts.replica = i;
-    opts.aimd.latency_target_us = batch_latency_target(st, spec.name);
-    opts.aimd.max = spec.max_batch;
-    opts.batch_delay_us = spec.batch_delay_us;
-    auto batcher = spawn_batcher(self->system(),
-                                 caf::actor_cast<model_container_actor>(*container), opts);
-    started.push_back(replica{batcher, *container, placed_on});
-  }
-  return started;
 }
 
 std::shared_ptr<const app_route> route_of(const app_spec& spec, app_actor actor) {
@@ -206,47 +34,6 @@ std::shared_ptr<const app_route> route_of(manager_state& st, const app_options& 
   if (st.opts.metrics)
     r.metrics = st.opts.metrics->for_app(opts.spec.name);
   return std::make_shared<const app_route>(std::move(r));
-}
-
-/// One piece of work an admin reply waits for is done; when none is left,
-/// the replies waiting go out.
-void settle(manager_state& st) {
-  if (--st.respawns_in_flight == 0) {
-    auto waiting = std::move(st.after_respawns);
-    st.after_respawns.clear();
-    for (auto& f : waiting)
-      f();
-  }
-}
-
-/// Holds the admin reply until the container processes of `fresh` serve
-/// (bounded by the ready timeout; a replica that misses it is noted in
-/// `list` and in the log, and the reply goes out anyway).
-void await_containers(manager_pointer self, const model_spec& spec,
-                      const std::vector<replica>& fresh) {
-  if (spec.backend != "container")
-    return;
-  auto& st = self->state;
-  auto timeout = st.opts.container_ready_timeout;
-  for (auto& r : fresh) {
-    ++st.respawns_in_flight;
-    auto watch = spawn_readiness_watch(self->system(), r.container, timeout);
-    auto model = spec.name;
-    auto id = spec.id();
-    auto host = r.host;
-    auto on_ready = [self, model, id, host, timeout](bool ready) {
-      if (!ready) {
-        auto why = "a container of " + id + " on " + host + " was not serving after " +
-                   std::to_string(timeout.count()) + " ms (see its container.log)";
-        spdlog::warn("serving: {}", why);
-        if (auto m = self->state.models.find(model); m != self->state.models.end())
-          m->second.problem = why;
-      }
-      settle(self->state);
-    };
-    self->request(watch, timeout + std::chrono::seconds{2}, caf::get_atom::value)
-      .then(on_ready, [on_ready](caf::error&) { on_ready(false); });
-  }
 }
 
 /// Publishes `route`; the app actor it replaces stops after the grace
@@ -348,20 +135,6 @@ void respawn_app(manager_pointer self, const std::string& name) {
           [install](caf::error&) { install({}); });
 }
 
-/// Tells the batchers of `app`'s models the batch latency the strictest app
-/// using each model allows now (an app with a tighter SLO may have joined).
-void retarget_batchers(manager_pointer self, const app_spec& app) {
-  auto& st = self->state;
-  for (auto& name : app.models) {
-    auto m = st.models.find(name);
-    if (m == st.models.end())
-      continue;
-    auto target = batch_latency_target(st, name);
-    for (auto& r : m->second.replicas)
-      caf::anon_send(r.batcher, set_target_atom::value, target);
-  }
-}
-
 void respawn_apps_of(manager_pointer self, const std::string& model) {
   std::vector<std::string> names;
   for (auto& [name, app] : self->state.apps)
@@ -383,64 +156,6 @@ void switch_replicas(manager_pointer self, const std::string& model, uint32_t ve
   respawn_apps_of(self, model);
   await_containers(self, entry.spec(), entry.replicas);
   retire(self, old);
-}
-
-std::string versions_of(const model_entry& m) {
-  std::string out;
-  for (auto& [v, spec] : m.versions)
-    out += (out.empty() ? "" : ", ") + std::to_string(v);
-  return out;
-}
-
-std::string state_json(const manager_state& st) {
-  using json = nlohmann::json;
-  json apps = json::array();
-  for (auto& [name, app] : st.apps) {
-    auto doc = json::parse(render(app.spec));
-    auto route = st.opts.routes->find(name);
-    doc["serving"] = route && route->actor != nullptr;
-    apps.push_back(std::move(doc));
-  }
-  json models = json::array();
-  for (auto& [name, m] : st.models)
-    for (auto& [v, spec] : m.versions) {
-      auto doc = json::parse(render(spec));
-      doc["current"] = v == m.current;
-      if (v == m.current) {
-        doc["running_replicas"] = m.replicas.size();
-        std::vector<std::string> placed;
-        for (auto& r : m.replicas)
-          placed.push_back(r.host);
-        doc["replica_hosts"] = placed;
-        if (!m.problem.empty())
-          doc["problem"] = m.problem;
-      }
-      models.push_back(std::move(doc));
-    }
-  return json{{"apps", std::move(apps)}, {"models", std::move(models)}}.dump();
-}
-
-using ok_promise = caf::typed_response_promise<caf::ok_atom>;
-
-/// Delivers ok, or the error, once a change is persisted; `apply` runs
-/// only after the store confirmed it.
-void commit(manager_pointer self, ok_promise rp, std::vector<store_write> writes,
-            std::function<void()> apply, std::function<void()> undo = nullptr) {
-  persist(self, std::move(writes),
-          [self, rp, apply = std::move(apply), undo = std::move(undo)](const caf::error& err) mutable {
-            if (err) {
-              if (undo)
-                undo();
-              rp.deliver(err);
-              return;
-            }
-            apply();
-            auto& st = self->state;
-            if (st.respawns_in_flight == 0)
-              rp.deliver(caf::ok_atom::value);
-            else
-              st.after_respawns.push_back([rp]() mutable { rp.deliver(caf::ok_atom::value); });
-          });
 }
 
 /// Persists `spec` as its app's spec (a new app, or new links) and moves the
@@ -694,73 +409,7 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
   };
 }
 
-/// Loads what the store holds into a fresh state.
-caf::expected<manager_state> load(caf::actor_system& sys, serving_manager_options opts) {
-  manager_state st;
-  st.opts = std::move(opts);
-  caf::scoped_actor self{sys};
-  caf::expected<store_entries> entries = make_error(errc::timeout, "no answer");
-  self->request(st.opts.store, store_timeout, scan_atom::value, std::string{"serving/"},
-                max_scan_entries)
-    .receive([&](store_entries& xs) { entries = std::move(xs); },
-             [&](caf::error& err) { entries = err; });
-  if (!entries)
-    return make_error(errc::io_failure,
-                      "cannot read the serving state from the store: " + describe(entries.error()));
-  std::map<std::string, uint32_t> current;
-  for (auto& e : *entries) {
-    auto starts = [&](const char* prefix) { return e.key.rfind(prefix, 0) == 0; };
-    if (starts("serving/app/")) {
-      auto spec = parse_app_spec(e.value);
-      if (!spec) {
-        spdlog::error("serving: skipping stored app '{}': {}", e.key, describe(spec.error()));
-        continue;
-      }
-      st.apps[spec->name].spec = std::move(*spec);
-    } else if (starts("serving/model/")) {
-      auto spec = parse_model_spec(e.value);
-      if (!spec) {
-        spdlog::error("serving: skipping stored model '{}': {}", e.key, describe(spec.error()));
-        continue;
-      }
-      st.models[spec->name].versions[spec->version] = *spec;
-    } else if (starts("serving/current/")) {
-      current[e.key.substr(std::string{"serving/current/"}.size())] =
-        static_cast<uint32_t>(std::strtoul(e.value.c_str(), nullptr, 10));
-    }
-  }
-  for (auto& [name, m] : st.models) {
-    auto c = current.find(name);
-    m.current = c != current.end() && m.versions.count(c->second) ? c->second
-                                                                   : m.versions.rbegin()->first;
-  }
-  // A stored app that names a model the store lost keeps its other models.
-  for (auto& [name, app] : st.apps) {
-    auto& ms = app.spec.models;
-    ms.erase(std::remove_if(ms.begin(), ms.end(),
-                            [&](const std::string& m) { return !st.models.count(m); }),
-             ms.end());
-  }
-  spdlog::info("serving: restored {} apps and {} models from the store", st.apps.size(),
-               st.models.size());
-  return st;
-}
-
 } // namespace
-
-std::string app_key(const std::string& app) {
-  return "serving/app/" + app;
-}
-
-std::string model_key(const std::string& model, uint32_t version) {
-  char digits[16];
-  std::snprintf(digits, sizeof digits, "%010u", version);
-  return "serving/model/" + model + "/" + digits;
-}
-
-std::string current_key(const std::string& model) {
-  return "serving/current/" + model;
-}
 
 caf::expected<serving_manager_actor> spawn_serving_manager(caf::actor_system& sys,
                                                            serving_manager_options options) {

@@ -17,7 +17,6 @@
 #include "runtime/logging.hpp"
 #include "runtime/node.hpp"
 #include "runtime/state_store.hpp"
-#include "messages/type_ids.hpp"
 
 namespace troupe {
 
@@ -74,17 +73,7 @@ int run_serve_start(const serve_start_options& o) {
   f.cache_bytes = o.cache_mb << 20;
   node_config defaults;
   defaults.scheduler_threads = o.scheduler_threads;
-  std::unique_ptr<caf::actor_system_config> cfg;
-  if (o.seed.empty() && std::getenv("TROUPE_SERVE_NO_MM")) {
-    cfg = std::make_unique<caf::actor_system_config>();
-    register_message_types(*cfg);
-    if (o.scheduler_threads > 0)
-      cfg->set("scheduler.max-threads", static_cast<size_t>(o.scheduler_threads));
-    cfg->set("logger.console-verbosity", caf::atom("quiet"));
-    cfg->set("logger.file-verbosity", caf::atom("quiet"));
-  } else {
-    cfg = make_actor_system_config(defaults);
-  }
+  auto cfg = make_actor_system_config(defaults);
   auto sys = std::make_unique<caf::actor_system>(*cfg);
   auto store = spawn_state_store(*sys, {o.store + "/db", true, uint64_t{64} << 20});
   if (!store) {

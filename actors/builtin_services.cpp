@@ -1,7 +1,10 @@
 #include "actors/builtin_services.hpp"
 
+#include <filesystem>
+
 #include "actors/common/echo_actor.hpp"
 #include "actors/serving/model_host.hpp"
+#include "runtime/child_process.hpp"
 #include "runtime/node.hpp"
 
 namespace troupe {
@@ -20,7 +23,7 @@ const service_registry& builtin_services() {
           [](node& host) -> caf::expected<caf::actor> {
             serving::replica_placement where;
             where.work_dir = "/tmp";  // container ready files and logs
-            where.program_dir = serving::executable_dir();
+            where.program_dir = std::filesystem::path{self_executable()}.parent_path().string();
             return caf::actor_cast<caf::actor>(serving::spawn_model_host(host.system(), where));
           });
     return r;

@@ -22,6 +22,7 @@
 #include "messages/errors.hpp"
 #include "messages/serving_protocol.hpp"
 #include "messages/serving_specs.hpp"
+#include "runtime/child_process.hpp"
 #include "runtime/cluster_client.hpp"
 #include "runtime/node.hpp"
 
@@ -44,9 +45,7 @@ struct admin_target {
 /// Replaces this process by troupe-serve (installed next to troupe), so
 /// that signals and the exit status are the frontend's own.
 int exec_troupe_serve(const serve_start_options& o) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  auto program = (self.parent_path() / "troupe-serve").string();
+  auto program = (std::filesystem::path{self_executable()}.parent_path() / "troupe-serve").string();
   auto args = serve_start_args(o);
   std::vector<char*> argv;
   argv.push_back(program.data());

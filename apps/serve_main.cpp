@@ -14,6 +14,7 @@
 #include "actors/serving/serving_frontend.hpp"
 #include "apps/serve_start.hpp"
 #include "messages/errors.hpp"
+#include "runtime/child_process.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/node.hpp"
 #include "runtime/state_store.hpp"
@@ -27,12 +28,6 @@ using namespace serving;
 
 constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
-
-std::string program_dir() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string{} : self.parent_path().string();
-}
 
 bool write_json_atomically(const std::string& path, const json& doc) {
   auto tmp = path + ".tmp";
@@ -69,7 +64,7 @@ int run_serve_start(const serve_start_options& o) {
     std::cerr << "troupe serve: cannot create " << f.work_dir << ": " << ec.message() << "\n";
     return exit_failure;
   }
-  f.program_dir = program_dir();
+  f.program_dir = std::filesystem::path{self_executable()}.parent_path().string();
   f.cache_bytes = o.cache_mb << 20;
   node_config defaults;
   defaults.scheduler_threads = o.scheduler_threads;

@@ -33,12 +33,6 @@ void resolve_program(std::vector<std::string>& argv, const std::string& program_
 
 } // namespace
 
-std::string executable_dir() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string{} : self.parent_path().string();
-}
-
 caf::expected<caf::actor> start_replica_container(caf::actor_system& sys, const model_spec& spec,
                                                   uint32_t index,
                                                   const replica_placement& where) {

@@ -29,7 +29,4 @@ caf::expected<caf::actor> start_replica_container(caf::actor_system& sys, const 
                                                   uint32_t index,
                                                   const replica_placement& where);
 
-/// The directory of the running executable ("" if unknown).
-std::string executable_dir();
-
 } // namespace troupe::serving

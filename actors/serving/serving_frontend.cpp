@@ -216,7 +216,7 @@ void admin(caf::event_based_actor* self, std::shared_ptr<gateway_context> ctx, u
 caf::behavior gateway(caf::event_based_actor* self, std::shared_ptr<gateway_context> ctx) {
   return {
     [self, ctx](predict_atom, uint64_t ticket, const caf::actor& target, query_inputs& inputs,
-                bool batch, int64_t timeout_ms) {
+                bool batch) {
       auto app = caf::actor_cast<app_actor>(target);
       auto fail = [ctx, ticket](caf::error& err) {
         ctx->tickets.answer(ticket, error_response(err));
@@ -224,9 +224,7 @@ caf::behavior gateway(caf::event_based_actor* self, std::shared_ptr<gateway_cont
       // No request timeout (it would cost two clock events per query): the
       // app answers by its SLO from its own deadline timer, a vanished app
       // bounces the request with an error, and the HTTP server answers 504
-      // after its request timeout in any case. timeout_ms stays in the
-      // message for callers that need a bound of their own.
-      (void) timeout_ms;
+      // after its request timeout in any case.
       auto timeout = caf::infinite;
       if (batch)
         self->request(app, timeout, predict_atom::value, std::move(inputs))
@@ -332,8 +330,8 @@ struct serving_frontend::impl {
     auto route = routes->find(name);
     if (!route)
       return respond(json_response(404, render_error("no app named '" + name + "'")));
-    auto timeout_ms = route->spec.slo_us / 1000 + opts.reply_margin.count();
     if (verb == "update") {
+      auto timeout_ms = route->spec.slo_us / 1000 + opts.reply_margin.count();
       auto fb = parse_feedback(req.body, route->spec.input, route->spec.input_length);
       if (!fb)
         return respond(error_response(fb.error()));
@@ -383,7 +381,7 @@ struct serving_frontend::impl {
     }
     caf::anon_send(gateway, predict_atom::value, ctx->tickets.add(std::move(respond)),
                    caf::actor_cast<caf::actor>(route->actor), std::move(parsed->inputs),
-                   parsed->batch, timeout_ms);
+                   parsed->batch);
   }
 
   void on_admin(http_request req, http_responder respond) {

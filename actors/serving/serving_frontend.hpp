@@ -35,8 +35,9 @@ struct frontend_options {
   unsigned http_threads = 1;
   size_t body_limit = 1 << 20;
   size_t cache_bytes = size_t{64} << 20;  ///< 0: no prediction cache
-  /// Added to an app's SLO before the frontend gives up on the app actor
-  /// (which answers by its SLO itself; this only bounds a lost reply).
+  /// Added to an app's SLO to bound a feedback request (the app answers
+  /// once the learned state is persisted). Predictions are bounded by the
+  /// app's own deadline and the HTTP server's request timeout.
   std::chrono::milliseconds reply_margin{2'000};
   /// Passed to the manager (container logs; where troupe-container is).
   std::string work_dir = "/tmp";

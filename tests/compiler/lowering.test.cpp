@@ -1,0 +1,220 @@
+// Lowering: schedules become loop programs that compute the same values
+// as the default schedule (checked with the interpreter), guards appear
+// only where a split leaves a remainder, and illegal schedules are refused
+// with errors that name the stage and the loop.
+#define BOOST_TEST_MODULE lowering
+#include <boost/test/unit_test.hpp>
+
+#include "compiler/ir/compile_error.hpp"
+#include "compiler/ir/interpreter.hpp"
+#include "compiler/ir/printer.hpp"
+#include "compiler/lower/lower.hpp"
+
+#include <random>
+
+using namespace troupe::compiler;
+
+namespace {
+
+std::vector<float> random_values(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> v(n);
+  for (auto& x : v)
+    x = dist(rng);
+  return v;
+}
+
+struct matmul_case {
+  int64_t m, n, k;
+  tensor a, b, c;
+  matmul_case(int64_t m_, int64_t n_, int64_t k_) : m(m_), n(n_), k(k_) {
+    a = placeholder({m, k}, "A");
+    b = placeholder({k, n}, "B");
+    auto r = reduce_axis(k, "r");
+    c = compute({m, n}, [&](const std::vector<expr>& i) {
+      return sum(read(a, {i[0], r.var}) * read(b, {r.var, i[1]}), {r});
+    }, "C");
+  }
+  std::vector<float> reference(const std::vector<float>& x, const std::vector<float>& y) const {
+    std::vector<float> out(static_cast<size_t>(m * n), 0);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float acc = 0;
+        for (int64_t r = 0; r < k; ++r)
+          acc += x[static_cast<size_t>(i * k + r)] * y[static_cast<size_t>(r * n + j)];
+        out[static_cast<size_t>(i * n + j)] = acc;
+      }
+    return out;
+  }
+  std::vector<float> run(const schedule& s) const {
+    auto x = random_values(static_cast<size_t>(m * k), 1);
+    auto y = random_values(static_cast<size_t>(k * n), 2);
+    std::vector<float> out(static_cast<size_t>(m * n), -7);
+    auto func = lower(s, {a, b, c}, "matmul");
+    interpret(func, {x.data(), y.data(), out.data()});
+    return out;
+  }
+  void check(const schedule& s) const {
+    auto x = random_values(static_cast<size_t>(m * k), 1);
+    auto y = random_values(static_cast<size_t>(k * n), 2);
+    auto expected = reference(x, y);
+    auto actual = run(s);
+    for (size_t i = 0; i < expected.size(); ++i)
+      if (std::abs(actual[i] - expected[i]) > 1e-4f)
+        BOOST_FAIL("element " << i << ": " << actual[i] << " != " << expected[i] << " in\n"
+                              << print(lower(s, {a, b, c}, "matmul")));
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_default_schedule_of_a_matmul_computes_the_product) {
+  matmul_case mm(5, 7, 3);
+  schedule s({mm.c});
+  mm.check(s);
+  auto text = print(lower(s, {mm.a, mm.b, mm.c}, "matmul"));
+  BOOST_TEST_MESSAGE(text);
+  BOOST_TEST(text.find("if") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_exact_split_needs_no_guard_and_an_inexact_one_does) {
+  matmul_case mm(8, 8, 4);
+  schedule exact({mm.c});
+  exact.split(mm.c, mm.c->axes[0].var, 4);
+  auto exact_text = print(lower(exact, {mm.a, mm.b, mm.c}, "f"));
+  BOOST_TEST(exact_text.find("if") == std::string::npos, exact_text);
+  mm.check(exact);
+
+  schedule inexact({mm.c});
+  inexact.split(mm.c, mm.c->axes[0].var, 3);
+  auto inexact_text = print(lower(inexact, {mm.a, mm.b, mm.c}, "f"));
+  BOOST_TEST(inexact_text.find("if") != std::string::npos, inexact_text);
+  mm.check(inexact);
+}
+
+BOOST_AUTO_TEST_CASE(a_tiled_reordered_matmul_with_cache_write_and_compute_at_is_correct) {
+  matmul_case mm(16, 24, 10);
+  schedule s({mm.c});
+  auto local = s.cache_write(mm.c);
+  auto tiles = s.tile(mm.c, mm.c->axes[0].var, mm.c->axes[1].var, 4, 8);
+  s.compute_at(local, mm.c, tiles[1]);
+  auto& l = s.at(local);
+  auto k = l.leaf_vars[2];
+  auto [ko, ki] = s.split(local, k, 2);
+  s.reorder(local, {ko, ki, l.leaf_vars[0], l.leaf_vars[1]});
+  s.vectorize(local, s.at(local).leaf_vars.back());
+  s.unroll(local, ki);
+  s.parallel(mm.c, tiles[0]);
+  auto func = lower(s, {mm.a, mm.b, mm.c}, "matmul");
+  auto text = print(func);
+  BOOST_TEST_MESSAGE(text);
+  // The local accumulator holds one 4x8 tile.
+  BOOST_TEST(text.find("allocate C.local[f32 * 32]") != std::string::npos, text);
+  mm.check(s);
+}
+
+BOOST_AUTO_TEST_CASE(fused_loops_and_inlined_producers_compute_the_same_values) {
+  auto a = placeholder({6, 10}, "A");
+  auto scaled = compute({6, 10}, [&](const std::vector<expr>& i) {
+    return read(a, i) * float_imm(2);
+  }, "scaled");
+  auto relu = compute({6, 10}, [&](const std::vector<expr>& i) {
+    return max_of(read(scaled, i), float_imm(0));
+  }, "relu");
+  schedule s({relu});
+  s.compute_inline(scaled);
+  auto fused = s.fuse(relu, relu->axes[0].var, relu->axes[1].var);
+  s.split(relu, fused, 7);
+  auto func = lower(s, {a, relu}, "relu");
+  BOOST_TEST(print(func).find("scaled") == std::string::npos);
+  auto x = random_values(60, 3);
+  std::vector<float> out(60, -1);
+  interpret(func, {x.data(), out.data()});
+  for (size_t i = 0; i < 60; ++i)
+    BOOST_REQUIRE_EQUAL(out[i], std::max(x[i] * 2, 0.0f));
+}
+
+BOOST_AUTO_TEST_CASE(illegal_schedules_are_refused_with_the_stage_and_loop_named) {
+  matmul_case mm(8, 8, 4);
+  auto message_of = [](auto&& action) {
+    try {
+      action();
+    } catch (const compile_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  schedule s({mm.c});
+  auto i = mm.c->axes[0].var;
+  BOOST_TEST(message_of([&] { s.split(mm.c, i, 0); }).find("factor must be positive")
+             != std::string::npos);
+  auto stranger = make_var("q");
+  BOOST_TEST(message_of([&] { s.split(mm.c, stranger, 2); }).find("'q' is not a loop of stage 'C'")
+             != std::string::npos);
+  auto r = reduction_axes(mm.c)[0].var;
+  BOOST_TEST(message_of([&] { s.parallel(mm.c, r); }).find("reduction axis") != std::string::npos);
+  BOOST_TEST(message_of([&] { s.vectorize(mm.c, r); }).find("reduction axis") != std::string::npos);
+  BOOST_TEST(message_of([&] { s.split(mm.a, i, 2); }).find("input") != std::string::npos);
+  BOOST_TEST(message_of([&] { s.compute_inline(mm.c); }).find("reduction") != std::string::npos);
+
+  auto a = placeholder({4}, "X");
+  auto p = compute({4}, [&](const std::vector<expr>& j) { return read(a, j) + float_imm(1); }, "P");
+  auto c = compute({4}, [&](const std::vector<expr>& j) { return read(p, j) * float_imm(3); }, "Q");
+  schedule t({c});
+  BOOST_TEST(message_of([&] { t.compute_at(p, c, make_var("elsewhere")); })
+                 .find("outside the consumer's loops") != std::string::npos);
+  BOOST_TEST(message_of([&] { lower(t, {c}, "f"); }).find("input 'X'") != std::string::npos);
+  BOOST_TEST(message_of([&] { lower(t, {a}, "f"); }).find("output 'Q'") != std::string::npos);
+  BOOST_TEST(message_of([&] { t.fuse(c, c->axes[0].var, c->axes[0].var); }).find("right before")
+             != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(random_schedules_compute_what_the_default_schedule_computes) {
+  std::mt19937 rng(42);
+  for (int trial = 0; trial < 300; ++trial) {
+    std::uniform_int_distribution<int64_t> size(1, 12);
+    matmul_case mm(size(rng), size(rng), size(rng));
+    schedule s({mm.c});
+    tensor target = mm.c;
+    if (rng() % 2) {
+      auto local = s.cache_write(mm.c);
+      auto& c_stage = s.at(mm.c);
+      auto var = c_stage.leaf_vars[rng() % c_stage.leaf_vars.size()];
+      auto [outer, inner] = s.split(mm.c, var, 1 + static_cast<int64_t>(rng() % 5));
+      s.compute_at(local, mm.c, rng() % 2 ? outer : inner);
+      target = local;
+    }
+    for (int step = 0; step < 4; ++step) {
+      auto leaves = s.at(target).leaf_vars;
+      auto var = leaves[rng() % leaves.size()];
+      switch (rng() % 4) {
+        case 0: s.split(target, var, 1 + static_cast<int64_t>(rng() % 6)); break;
+        case 1: {
+          auto shuffled = leaves;
+          std::shuffle(shuffled.begin(), shuffled.end(), rng);
+          s.reorder(target, shuffled);
+          break;
+        }
+        case 2: {
+          auto position = static_cast<size_t>(rng() % leaves.size());
+          if (position + 1 < leaves.size()) {
+            auto& st = s.at(target);
+            auto a = leaves[position], b = leaves[position + 1];
+            if (is_reduction_loop(st, a) == is_reduction_loop(st, b))
+              s.fuse(target, a, b);
+          }
+          break;
+        }
+        default:
+          if (!is_reduction_loop(s.at(target), var))
+            s.vectorize(target, var);
+          else
+            s.unroll(target, var);
+      }
+    }
+    BOOST_TEST_CONTEXT("trial " << trial << " " << mm.m << "x" << mm.n << "x" << mm.k) {
+      mm.check(s);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Compiling lowered functions to native code for the host CPU: in memory
+// through LLVM's ORC JIT (jit_module), or to an object file for ahead-of-time
+// use. Both optimize at O3 for the host (its CPU name and features, 512-bit
+// vectors preferred where the CPU has AVX-512). LLVM stays behind a pimpl:
+// including this header costs nothing.
+#pragma once
+
+#include "compiler/ir/stmt.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace troupe::compiler {
+
+/// A compiled `void name(void** args)`: args[i] points to params[i]'s data.
+using compiled_func = void (*)(void** args);
+
+/// Functions compiled into this process. The function pointers it hands
+/// out stay valid while the jit_module lives. Not thread-safe: one thread
+/// adds and looks up at a time (calling compiled functions is free for all).
+class jit_module {
+public:
+  jit_module();
+  ~jit_module();
+  jit_module(const jit_module&) = delete;
+  jit_module& operator=(const jit_module&) = delete;
+
+  /// Compiles `funcs` (one LLVM module) and makes them callable. Throws
+  /// compile_error, e.g. when a name is already taken.
+  void add(const std::vector<lowered_func>& funcs);
+  void add(const lowered_func& func) { add(std::vector<lowered_func>{func}); }
+
+  /// The compiled function `name`; throws compile_error when there is none.
+  compiled_func lookup(const std::string& name);
+
+  /// Compiles `func` and returns it: add() then lookup().
+  compiled_func compile(const lowered_func& func);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Writes `funcs` as a native object file (host CPU) to `path`. The object
+/// needs troupe_parallel_for (thread_pool.hpp), libm and aligned_alloc/free.
+void emit_object_file(const std::vector<lowered_func>& funcs, const std::string& path);
+
+/// The optimized LLVM IR of `funcs`, as text: for debugging and tests.
+std::string optimized_ir(const std::vector<lowered_func>& funcs);
+
+/// The host assembly of `funcs`: for debugging and tests.
+std::string assembly(const std::vector<lowered_func>& funcs);
+
+} // namespace troupe::compiler

@@ -419,13 +419,17 @@ private:
       auto* vector_type = llvm::FixedVectorType::get(element, static_cast<unsigned>(lanes_));
       if (stride && *stride == 1) {
         Value* address = builder_.CreateInBoundsGEP(element, base, emit_first_lane(index));
-        access = builder_.CreateAlignedLoad(vector_type, address, element_align(buf->type));
+        if (mask_)
+          access = builder_.CreateMaskedLoad(vector_type, address, element_align(buf->type), mask_);
+        else
+          access = builder_.CreateAlignedLoad(vector_type, address, element_align(buf->type));
       } else if (stride && *stride == 0) {
         Value* address = builder_.CreateInBoundsGEP(element, base, emit_first_lane(index));
         access = builder_.CreateAlignedLoad(element, address, element_align(buf->type));
       } else {
         Value* addresses = builder_.CreateInBoundsGEP(element, base, widen(emit(index)));
-        access = builder_.CreateMaskedGather(vector_type, addresses, element_align(buf->type));
+        access =
+            builder_.CreateMaskedGather(vector_type, addresses, element_align(buf->type), mask_);
       }
     } else {
       Value* address = builder_.CreateInBoundsGEP(element, base, emit(index));
@@ -470,18 +474,32 @@ private:
       value = widen(value);
       if (stride && *stride == 1) {
         Value* address = builder_.CreateInBoundsGEP(element, base, emit_first_lane(s.index));
-        access = builder_.CreateAlignedStore(value, address, element_align(buf->type));
+        if (mask_)
+          access = builder_.CreateMaskedStore(value, address, element_align(buf->type), mask_);
+        else
+          access = builder_.CreateAlignedStore(value, address, element_align(buf->type));
       } else {
         // Scatter: lanes that hit one address store in lane order, as the
         // scalar loop would.
         Value* addresses = builder_.CreateInBoundsGEP(element, base, widen(emit(s.index)));
-        access = builder_.CreateMaskedScatter(value, addresses, element_align(buf->type));
+        access = builder_.CreateMaskedScatter(value, addresses, element_align(buf->type), mask_);
       }
     } else {
       if (is_vector(value))  // an invariant value computed over lanes: all equal
         value = builder_.CreateExtractElement(value, static_cast<uint64_t>(lanes_ - 1));
+      llvm::BasicBlock* after = nullptr;
+      if (mask_) {  // under a vector condition: store when any lane would
+        auto* any = llvm::BasicBlock::Create(context_, "any_lane", function_);
+        after = llvm::BasicBlock::Create(context_, "after_store", function_);
+        builder_.CreateCondBr(builder_.CreateOrReduce(mask_), any, after);
+        builder_.SetInsertPoint(any);
+      }
       Value* address = builder_.CreateInBoundsGEP(element, base, emit(s.index));
       access = builder_.CreateAlignedStore(value, address, element_align(buf->type));
+      if (after) {
+        builder_.CreateBr(after);
+        builder_.SetInsertPoint(after);
+      }
     }
     tag(access, buf);
   }
@@ -524,6 +542,10 @@ private:
 
   void emit_if(const stmt_node& s) {
     Value* condition = emit(s.condition);
+    if (is_vector(condition)) {
+      emit_masked_if(s, condition);
+      return;
+    }
     auto* then_block = llvm::BasicBlock::Create(context_, "then", function_);
     auto* else_block =
         s.body.size() > 1 ? llvm::BasicBlock::Create(context_, "else", function_) : nullptr;
@@ -538,6 +560,21 @@ private:
       builder_.CreateBr(after);
     }
     builder_.SetInsertPoint(after);
+  }
+
+  // An if whose condition varies across the lanes of a vectorized loop:
+  // both branches run, their loads and stores masked to the lanes that
+  // take them (a remainder guard becomes a masked store, not a scalar loop).
+  void emit_masked_if(const stmt_node& s, Value* condition) {
+    Value* outer = mask_;
+    mask_ = outer ? builder_.CreateAnd(outer, condition) : condition;
+    emit(s.body[0]);
+    if (s.body.size() > 1) {
+      Value* otherwise = builder_.CreateNot(condition);
+      mask_ = outer ? builder_.CreateAnd(outer, otherwise) : otherwise;
+      emit(s.body[1]);
+    }
+    mask_ = outer;
   }
 
   void emit_serial_loop(const expr_node* var, Value* min, Value* extent, const stmt& body) {
@@ -693,6 +730,8 @@ private:
   const expr_node* vector_var_ = nullptr;
   int64_t lanes_ = 1;
   Value* vector_min_ = nullptr;
+  // Inside an if that varies across lanes: the lanes that run (else null).
+  Value* mask_ = nullptr;
 };
 
 }  // namespace

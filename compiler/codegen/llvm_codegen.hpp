@@ -8,9 +8,10 @@
 //   vectorized  the body once over vectors of `extent` lanes (after Halide):
 //               an index affine in the loop variable with stride 1 becomes a
 //               vector load/store, stride 0 a scalar load and a splat, other
-//               indices a gather/scatter. A body holding a loop, an if or an
-//               allocation, or storing a varying value to an invariant index,
-//               is emitted as a scalar loop instead (correct, slower).
+//               indices a gather/scatter. An if whose condition varies over
+//               the lanes masks the loads and stores of its branches. A body
+//               holding a loop or an allocation, or storing a varying value to
+//               an invariant index, is emitted as a scalar loop instead.
 //   parallel    the body is outlined into `void body(i64 begin, i64 end,
 //               void* closure)` and run by troupe_parallel_for (thread_pool.hpp);
 //               the closure carries the buffers and enclosing loop variables.

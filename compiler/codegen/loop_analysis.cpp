@@ -44,16 +44,48 @@ std::optional<int64_t> stride_of(const expr& e, const expr_node* var) {
   }
 }
 
-bool vectorizable(const stmt& s, const expr_node* var) {
+namespace {
+
+// Integer division by a non-constant: in a lane masked off by a guard the
+// divisor may be zero, which traps even though no result is kept.
+bool divides_by_variable(const expr& e) {
+  if (!e)
+    return false;
+  if ((e->op == expr_op::div || e->op == expr_op::mod) && e->type == dtype::i64
+      && !is_const_int(e->args[1]))
+    return true;
+  for (auto& arg : e->args)
+    if (divides_by_variable(arg))
+      return true;
+  return false;
+}
+
+bool vectorizable(const stmt& s, const expr_node* var, bool guarded) {
   switch (s->op) {
     case stmt_op::seq:
       for (auto& child : s->body)
-        if (!vectorizable(child, var))
+        if (!vectorizable(child, var, guarded))
           return false;
       return true;
-    case stmt_op::store: return depends_on(s->index, var) || !depends_on(s->value, var);
+    case stmt_op::if_then_else:
+      if (guarded && divides_by_variable(s->condition))
+        return false;
+      for (auto& branch : s->body)
+        if (!vectorizable(branch, var, guarded || depends_on(s->condition, var)))
+          return false;
+      return true;
+    case stmt_op::store:
+      if (guarded && (divides_by_variable(s->index) || divides_by_variable(s->value)))
+        return false;
+      return depends_on(s->index, var) || !depends_on(s->value, var);
     default: return false;
   }
+}
+
+}  // namespace
+
+bool vectorizable(const stmt& s, const expr_node* var) {
+  return vectorizable(s, var, false);
 }
 
 void references::add(const expr& e) {

@@ -22,9 +22,10 @@ bool depends_on(const expr& e, const expr_node* var);
 std::optional<int64_t> stride_of(const expr& e, const expr_node* var);
 
 /// Whether the body of a loop over `var` can run once over vectors: only
-/// stores (a loop, an if or an allocation inside means a scalar loop), and
+/// stores and ifs (a loop or an allocation inside means a scalar loop), and
 /// no store of a varying value to an invariant index (a reduction over the
-/// vectorized variable, which lanes would race on).
+/// vectorized variable, which lanes would race on), and no integer division
+/// by a variable under an if that varies across lanes.
 bool vectorizable(const stmt& s, const expr_node* var);
 
 /// The variables and buffers a statement mentions, in order of first mention.

@@ -1,9 +1,9 @@
 // Code generation: hand-built loop programs compiled by LLVM compute what
 // the same loops compute in C++: floor division, selects and casts, the
 // math intrinsics, vectorized loads and stores of every shape, unrolled and
-// parallel loops, allocations and conditionals. Vectorized loops really
-// become vector code, and programs code generation cannot compile are
-// refused with errors that name the culprit.
+// parallel loops, allocations and conditionals (masked in vector code).
+// Vectorized loops really become vector code, and programs code generation
+// cannot compile are refused with errors that name the culprit.
 #define BOOST_TEST_MODULE codegen
 #include <boost/test/unit_test.hpp>
 
@@ -385,29 +385,68 @@ BOOST_AUTO_TEST_CASE(an_allocation_inside_a_parallel_loop_is_private_to_each_tas
   }
 }
 
-BOOST_AUTO_TEST_CASE(conditionals_and_loops_that_cannot_vectorize_still_compute_correctly) {
-  // A vectorized loop holding an if, and one summing into an invariant
-  // index, fall back to scalar loops.
+BOOST_AUTO_TEST_CASE(guards_in_vectorized_loops_become_masked_loads_and_stores) {
+  // n = 90 elements in chunks of 16: the last chunk's guard masks 6 lanes;
+  // an if/else on the lane's parity masks both branches.
+  const int64_t n = 90, lanes = 16, chunks = (n + lanes - 1) / lanes;
+  auto a = random_floats(n, 13), b = random_floats(n, 14);
+  auto ba = make_buffer("a", dtype::f32, n), bb = make_buffer("b", dtype::f32, n);
+  auto out = make_buffer("out", dtype::f32, n), signs = make_buffer("signs", dtype::f32, n);
+  auto io = make_var("io"), ii = make_var("ii");
+  auto i = io * lanes + ii;
+  auto body = if_then_else(
+      i < int_imm(n),
+      seq({store(out, i, load(ba, i) + load(bb, i)),
+           if_then_else(binary(expr_op::eq, i % 2, int_imm(0)), store(signs, i, load(ba, i)),
+                        store(signs, i, float_imm(0) - load(ba, i)))}));
+  lowered_func func{
+      "guarded",
+      {ba, bb, out, signs},
+      loop(io, chunks, loop_kind::serial, loop(ii, lanes, loop_kind::vectorized, body))};
+  jit_module jit;
+  auto f = jit.compile(func);
+  std::vector<float> y(n + 16, 42), z(n + 16, 42);  // room to see stray stores
+  call(f, args(a.data(), b.data(), y.data(), z.data()));
+  for (int64_t k = 0; k < n; ++k) {
+    BOOST_TEST(y[k] == a[k] + b[k]);
+    BOOST_TEST(z[k] == (k % 2 == 0 ? a[k] : -a[k]));
+  }
+  for (int64_t k = n; k < n + 16; ++k)
+    BOOST_TEST((y[k] == 42 && z[k] == 42), "element " << k << " past the end was written");
+  auto ir = optimized_ir({func});
+  BOOST_TEST(ir.find("masked.store") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(vectorized_loops_that_cannot_run_over_vectors_become_scalar_loops) {
+  // A sum into an invariant index, a nested loop, and an integer division by
+  // a variable under a lane-varying guard: all scalar, all correct.
   const int64_t n = 16;
-  auto a = random_floats(n, 13);
-  auto ba = make_buffer("a", dtype::f32, n), out = make_buffer("out", dtype::f32, n);
-  auto total = make_buffer("total", dtype::f32, 1);
-  auto i = make_var("i"), j = make_var("j");
-  auto branchy =
-      loop(i, n, loop_kind::vectorized,
-           if_then_else(binary(expr_op::eq, i % 2, int_imm(0)), store(out, i, load(ba, i)),
-                        store(out, i, float_imm(0) - load(ba, i))));
+  auto a = random_floats(n, 15);
+  std::vector<int64_t> d = {1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0};
+  auto ba = make_buffer("a", dtype::f32, n), total = make_buffer("total", dtype::f32, 1);
+  auto bd = make_buffer("d", dtype::i64, n), quotients = make_buffer("q", dtype::i64, n);
+  auto rows = make_buffer("rows", dtype::f32, n * 2);
+  auto i = make_var("i"), j = make_var("j"), r = make_var("r");
   auto sum = seq({store(total, int_imm(0), float_imm(0)),
                   loop(j, n, loop_kind::vectorized,
                        store(total, int_imm(0), load(total, int_imm(0)) + load(ba, j)))});
+  auto nested = loop(i, n, loop_kind::vectorized,
+                     loop(r, 2, loop_kind::serial, store(rows, i * 2 + r, load(ba, i))));
+  auto k = make_var("k");
+  auto divide = loop(k, n, loop_kind::vectorized,
+                     if_then_else(binary(expr_op::ne, load(bd, k), int_imm(0)),
+                                  store(quotients, k, int_imm(100) / load(bd, k)),
+                                  store(quotients, k, int_imm(-1))));
   jit_module jit;
-  auto f = jit.compile({"fallbacks", {ba, out, total}, seq({branchy, sum})});
-  std::vector<float> y(n), t(1);
-  call(f, args(a.data(), y.data(), t.data()));
+  auto f = jit.compile({"fallbacks", {ba, total, bd, quotients, rows}, seq({sum, nested, divide})});
+  std::vector<float> t(1), row_values(n * 2);
+  std::vector<int64_t> q(n);
+  call(f, args(a.data(), t.data(), d.data(), q.data(), row_values.data()));
   float expected_total = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    BOOST_TEST(y[k] == (k % 2 == 0 ? a[k] : -a[k]));
-    expected_total += a[k];
+  for (int64_t m = 0; m < n; ++m) {
+    expected_total += a[m];
+    BOOST_TEST(q[m] == (d[m] != 0 ? floor_div(100, d[m]) : -1));
+    BOOST_TEST((row_values[m * 2] == a[m] && row_values[m * 2 + 1] == a[m]));
   }
   BOOST_TEST(t[0] == expected_total, boost::test_tools::tolerance(1e-5f));
 }

@@ -73,12 +73,13 @@ tensor build_conv2d_nchwc(const graph_node& n, const std::vector<tensor>& in) {
   require_inputs(n, 2, 3);
   auto out = ops::conv2d_nchwc(in[0], in[1], conv_params_of(n), n.name);
   if (in.size() == 3) {
-    auto& bias = in[2];  // [O/ob, ob]
-    if (bias->shape != shape_t{out->shape[1], out->shape[4]})
-      throw compile_error(fmt::format("conv2d_nchwc '{}': bias {} must be [{}, {}]", n.name,
-                                      bias->shape, out->shape[1], out->shape[4]));
+    auto& bias = in[2];  // [O], read at channel oc.o * ob + oc.i
+    int64_t ob = out->shape[4];
+    if (bias->shape != shape_t{out->shape[1] * ob})
+      throw compile_error(fmt::format("conv2d_nchwc '{}': bias {} must be [{}]", n.name,
+                                      bias->shape, out->shape[1] * ob));
     out = compute(out->shape, [&](const std::vector<expr>& i) {
-      return read(out, i) + read(bias, {i[1], i[4]});
+      return read(out, i) + read(bias, {i[1] * int_imm(ob) + i[4]});
     }, n.name + ".bias");
   }
   return out;
@@ -129,6 +130,19 @@ const std::map<std::string, op_info>& registry() {
       {"conv2d", {op_pattern::complex_out_fusable, shape_from_build, build_conv2d}},
       {"conv2d_nchwc", {op_pattern::complex_out_fusable, shape_from_build, build_conv2d_nchwc}},
       {"dense", {op_pattern::complex_out_fusable, shape_from_build, build_dense}},
+      {"dense_packed", {op_pattern::complex_out_fusable, shape_from_build,
+                        [](const graph_node& n, const std::vector<tensor>& in) {
+                          require_inputs(n, 2, 3);
+                          auto out = ops::dense_packed(in[0], in[1], n.name);
+                          if (in.size() == 3)
+                            out = ops::bias_add(out, in[2], 1, n.name + ".bias");
+                          return out;
+                        }}},
+      {"pack_dense_weight", {op_pattern::injective, shape_from_build,
+                             [](const graph_node& n, const std::vector<tensor>& in) {
+                               require_inputs(n, 1, 1);
+                               return ops::pack_dense_weight(in[0], ints_or(n, "block", {32})[0], n.name);
+                             }}},
       {"matmul", {op_pattern::complex_out_fusable, shape_from_build,
                   [](const graph_node& n, const std::vector<tensor>& in) {
                     require_inputs(n, 2, 2);

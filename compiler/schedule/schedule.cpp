@@ -204,10 +204,28 @@ void schedule::unroll(const tensor& t, const expr& var) {
   s.annotations[var.get()] = loop_kind::unrolled;
 }
 
+bool schedule::reads_effectively(const expr& e, const tensor_node* t) const {
+  if (!e)
+    return false;
+  if (e->op == expr_op::tensor_read) {
+    if (e->source.get() == t)
+      return true;
+    auto found = by_handle_.find(e->source.get());
+    if (found != by_handle_.end() && found->second->attach == attach_kind::inlined
+        && reads_effectively(found->second->op->body, t))
+      return true;
+  }
+  for (auto& arg : e->args)
+    if (reads_effectively(arg, t))
+      return true;
+  return false;
+}
+
 std::vector<const stage*> schedule::consumers(const tensor& t) const {
   std::vector<const stage*> result;
   for (auto& s : stages_)
-    if (s->op->kind == tensor_kind::compute && reads_tensor(s->op->body, t.get()))
+    if (s->op->kind == tensor_kind::compute && s->attach != attach_kind::inlined
+        && reads_effectively(s->op->body, t.get()))
       result.push_back(s.get());
   return result;
 }
@@ -237,7 +255,7 @@ void schedule::compute_at(const tensor& producer, const tensor& consumer, const 
   if (std::find(outputs_.begin(), outputs_.end(), producer) != outputs_.end())
     throw compile_error(fmt::format("compute_at: '{}' is an output of the schedule",
                                     producer->name));
-  if (!reads_tensor(c.op->body, producer.get()))
+  if (!reads_effectively(c.op->body, producer.get()))
     throw compile_error(fmt::format("compute_at: stage '{}' does not read '{}'", consumer->name,
                                     producer->name));
   auto readers = consumers(producer);

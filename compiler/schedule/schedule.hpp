@@ -95,11 +95,14 @@ public:
   const std::vector<tensor>& outputs() const { return outputs_; }
   /// The extent of a loop variable of `t`'s stage (over its full domain).
   int64_t extent(const tensor& t, const expr& var) const;
-  /// The stages that read `t` (by handle).
+  /// The stages that read `t`, directly or through inlined stages (which
+  /// are not counted themselves).
   std::vector<const stage*> consumers(const tensor& t) const;
 
 private:
   stage& mutable_stage(const tensor& t, const char* operation);
+  /// Whether `e` reads `t`, looking through reads of inlined stages.
+  bool reads_effectively(const expr& e, const tensor_node* t) const;
   size_t leaf_position(const stage& s, const expr& var, const char* operation) const;
 
   std::vector<tensor> outputs_;

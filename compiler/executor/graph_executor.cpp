@@ -1,0 +1,189 @@
+#include "compiler/executor/graph_executor.hpp"
+
+#include "compiler/codegen/jit.hpp"
+#include "compiler/graph/op_registry.hpp"
+#include "compiler/ir/compile_error.hpp"
+#include "compiler/ir/printer.hpp"
+#include "compiler/lower/lower.hpp"
+#include "compiler/passes/fold_batch_norm.hpp"
+#include "compiler/passes/fold_constants.hpp"
+#include "compiler/passes/fuse_operators.hpp"
+#include "compiler/passes/transform_layout.hpp"
+#include "compiler/schedules/auto_schedule.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace troupe::compiler {
+
+graph optimize_graph(const graph& g, const compile_options& options) {
+  g.validate();
+  graph result = g;
+  if (options.fold_batch_norm)
+    result = fold_batch_norm(result);
+  if (options.transform_layout)
+    result = transform_layout(result);
+  result = fold_constants(result);
+  if (options.fuse)
+    return fuse_operators(result);
+  int group = 0;
+  for (auto& n : result.nodes)
+    n.fusion_group = (n.op == "input" || n.op == "constant") ? -1 : group++;
+  return result;
+}
+
+namespace {
+
+struct group_function {
+  std::string name;
+  std::vector<int> arg_nodes;  ///< inputs, then the output
+  compiled_func fn = nullptr;
+};
+
+struct aligned_free {
+  void operator()(float* p) const { std::free(p); }
+};
+
+std::string sanitize(const std::string& name) {
+  std::string out;
+  for (char c : name)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+} // namespace
+
+struct graph_executor::impl {
+  graph model;
+  memory_plan plan;
+  jit_module jit;
+  std::vector<group_function> functions;
+  std::vector<lowered_func> lowered;
+  std::vector<std::unique_ptr<float, aligned_free>> storage;
+  std::vector<float*> values;  ///< per node, during a run
+};
+
+graph_executor::graph_executor(const graph& optimized) : impl_(std::make_unique<impl>()) {
+  auto& m = impl_->model;
+  m = optimized;
+  m.validate();
+  auto groups = groups_of(m);
+  impl_->plan = plan_memory(m);
+  for (size_t k = 0; k < groups.members.size(); ++k) {
+    auto& members = groups.members[k];
+    std::map<int, tensor> tensors;
+    std::vector<tensor> params;
+    group_function fn;
+    std::string master_op;
+    for (int id : members) {
+      auto& n = m.node(id);
+      std::vector<tensor> inputs;
+      for (int input : n.inputs) {
+        if (!tensors.count(input)) {
+          auto& source = m.node(input);
+          tensors[input] = placeholder(source.shape, sanitize(source.name));
+          params.push_back(tensors[input]);
+          fn.arg_nodes.push_back(input);
+        }
+        inputs.push_back(tensors.at(input));
+      }
+      try {
+        tensors[id] = lookup_op(n.op).build(n, inputs);
+      } catch (const compile_error& e) {
+        throw compile_error(fmt::format("node '{}' ({}): {}", n.name, n.op, e.what()));
+      }
+      auto pattern = lookup_op(n.op).pattern;
+      if (pattern == op_pattern::complex_out_fusable || pattern == op_pattern::reduction)
+        master_op = n.op;
+    }
+    int output = groups.output[k];
+    auto out = tensors.at(output);
+    params.push_back(out);
+    fn.arg_nodes.push_back(output);
+    fn.name = fmt::format("g{}_{}", k, sanitize(m.node(output).name));
+    schedule s({out});
+    schedule_fused_group(s, out, master_op);
+    impl_->lowered.push_back(lower(s, params, fn.name));
+    impl_->functions.push_back(std::move(fn));
+  }
+  impl_->jit.add(impl_->lowered);
+  for (auto& fn : impl_->functions)
+    fn.fn = impl_->jit.lookup(fn.name);
+  for (auto bytes : impl_->plan.storage_bytes) {
+    auto rounded = static_cast<size_t>((bytes + 63) / 64 * 64);
+    auto* block = static_cast<float*>(std::aligned_alloc(64, rounded));
+    if (!block)
+      throw compile_error(fmt::format("out of memory allocating {} bytes for the model", bytes));
+    impl_->storage.emplace_back(block);
+  }
+  impl_->values.assign(m.nodes.size(), nullptr);
+  for (size_t id = 0; id < m.nodes.size(); ++id) {
+    auto& n = m.nodes[id];
+    if (n.op == "constant")
+      impl_->values[id] = const_cast<float*>(n.data->data());
+    else if (impl_->plan.storage_of[id] >= 0)
+      impl_->values[id] = impl_->storage[static_cast<size_t>(impl_->plan.storage_of[id])].get();
+  }
+}
+
+graph_executor::~graph_executor() = default;
+
+void graph_executor::run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs) {
+  auto& m = impl_->model;
+  if (inputs.size() != m.inputs.size() || outputs.size() != m.outputs.size())
+    throw compile_error(fmt::format("the model takes {} inputs and {} outputs, got {} and {}",
+                                    m.inputs.size(), m.outputs.size(), inputs.size(), outputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    impl_->values[static_cast<size_t>(m.inputs[i])] = const_cast<float*>(inputs[i]);
+  for (size_t i = 0; i < outputs.size(); ++i)
+    impl_->values[static_cast<size_t>(m.outputs[i])] = outputs[i];
+  std::vector<void*> args;
+  for (auto& fn : impl_->functions) {
+    args.clear();
+    for (int node : fn.arg_nodes) {
+      args.push_back(impl_->values[static_cast<size_t>(node)]);
+      if (!args.back())
+        throw compile_error(fmt::format("{}: node '{}' has no buffer (an internal planning error)",
+                                        fn.name, m.node(node).name));
+    }
+    fn.fn(args.data());
+  }
+}
+
+std::vector<std::vector<float>> graph_executor::run(const std::vector<std::vector<float>>& inputs) {
+  auto& m = impl_->model;
+  if (inputs.size() != m.inputs.size())
+    throw compile_error(fmt::format("the model takes {} inputs, got {}", m.inputs.size(),
+                                    inputs.size()));
+  std::vector<const float*> in;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto expected = m.elements(m.inputs[i]);
+    if (static_cast<int64_t>(inputs[i].size()) != expected)
+      throw compile_error(fmt::format("input '{}' needs {} values, got {}",
+                                      m.node(m.inputs[i]).name, expected, inputs[i].size()));
+    in.push_back(inputs[i].data());
+  }
+  std::vector<std::vector<float>> result;
+  std::vector<float*> out;
+  for (int id : m.outputs)
+    result.emplace_back(static_cast<size_t>(m.elements(id)));
+  for (auto& r : result)
+    out.push_back(r.data());
+  run(in, out);
+  return result;
+}
+
+const graph& graph_executor::model() const { return impl_->model; }
+const memory_plan& graph_executor::plan() const { return impl_->plan; }
+size_t graph_executor::function_count() const { return impl_->functions.size(); }
+
+std::string graph_executor::lowered_text() const {
+  std::string text;
+  for (auto& func : impl_->lowered)
+    text += print(func);
+  return text;
+}
+
+} // namespace troupe::compiler

@@ -1,0 +1,52 @@
+// The graph executor: each fused group of an optimized graph becomes one
+// native function (tensor expressions of its members, the group's
+// schedule, lowering, LLVM); running the model calls them in order over
+// buffers laid out by the static memory plan. Shape mismatches and
+// unsupported operators are reported by node name when it is built.
+#pragma once
+
+#include "compiler/graph/graph.hpp"
+#include "compiler/passes/plan_memory.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace troupe::compiler {
+
+struct compile_options {
+  bool fold_batch_norm = true;
+  bool transform_layout = true;  ///< NCHW[16]c convolutions, packed dense weights
+  bool fuse = true;              ///< false: one function per operator
+};
+
+/// The pass pipeline: batch-norm folding, layout transformation, constant
+/// folding, fusion (or one group per operator).
+graph optimize_graph(const graph& g, const compile_options& options = {});
+
+class graph_executor {
+public:
+  /// Compiles `optimized` (the output of optimize_graph).
+  explicit graph_executor(const graph& optimized);
+  ~graph_executor();
+  graph_executor(const graph_executor&) = delete;
+  graph_executor& operator=(const graph_executor&) = delete;
+
+  /// One pointer per graph input (in order) and per output, each to the
+  /// node's element count of floats. Not reentrant: one run at a time.
+  void run(const std::vector<const float*>& inputs, const std::vector<float*>& outputs);
+  /// Checks the input sizes (error names the input) and returns the outputs.
+  std::vector<std::vector<float>> run(const std::vector<std::vector<float>>& inputs);
+
+  const graph& model() const;
+  const memory_plan& plan() const;
+  size_t function_count() const;
+  /// The lowered program of every group, printed (for debugging).
+  std::string lowered_text() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace troupe::compiler

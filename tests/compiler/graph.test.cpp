@@ -1,0 +1,262 @@
+// The graph level: passes (batch-norm folding, constant folding, layout
+// transformation, fusion, memory planning) keep the model's values, and
+// the compiled executor computes what the operators compute one by one in
+// the interpreter; bad graphs are refused with the node named.
+#define BOOST_TEST_MODULE graph
+#include <boost/test/unit_test.hpp>
+
+#include "compiler/executor/graph_executor.hpp"
+#include "compiler/graph/op_registry.hpp"
+#include "compiler/ir/compile_error.hpp"
+#include "compiler/ir/interpreter.hpp"
+#include "compiler/lower/lower.hpp"
+#include "compiler/passes/fold_batch_norm.hpp"
+#include "compiler/passes/fold_constants.hpp"
+#include "compiler/passes/fuse_operators.hpp"
+#include "compiler/passes/plan_memory.hpp"
+#include "compiler/passes/transform_layout.hpp"
+
+#include <cmath>
+#include <random>
+
+using namespace troupe::compiler;
+
+namespace {
+
+std::vector<float> random_values(int64_t n, unsigned seed, float lo = -1, float hi = 1) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v)
+    x = dist(rng);
+  return v;
+}
+
+int64_t count_of(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (auto d : shape)
+    n *= d;
+  return n;
+}
+
+int constant(graph& g, const std::string& name, std::vector<int64_t> shape, unsigned seed,
+             float lo = -0.5f, float hi = 0.5f) {
+  auto n = count_of(shape);
+  return g.add_constant(name, std::move(shape), random_values(n, seed, lo, hi));
+}
+
+/// Every operator on its own, with the default schedule, interpreted.
+std::vector<std::vector<float>> reference(const graph& g, const std::vector<std::vector<float>>& inputs) {
+  std::vector<std::vector<float>> values(g.nodes.size());
+  for (size_t i = 0; i < g.inputs.size(); ++i)
+    values[static_cast<size_t>(g.inputs[i])] = inputs[i];
+  for (size_t id = 0; id < g.nodes.size(); ++id) {
+    auto& n = g.nodes[id];
+    if (n.op == "input")
+      continue;
+    if (n.op == "constant") {
+      values[id] = *n.data;
+      continue;
+    }
+    std::vector<tensor> args;
+    std::vector<void*> pointers;
+    for (int input : n.inputs) {
+      args.push_back(placeholder(g.node(input).shape, "in"));
+      pointers.push_back(values[static_cast<size_t>(input)].data());
+    }
+    auto out = lookup_op(n.op).build(n, args);
+    schedule s({out});
+    auto params = args;
+    params.push_back(out);
+    values[id].resize(static_cast<size_t>(element_count(out)));
+    pointers.push_back(values[id].data());
+    interpret(lower(s, params, "ref"), pointers);
+  }
+  std::vector<std::vector<float>> outputs;
+  for (int out : g.outputs)
+    outputs.push_back(values[static_cast<size_t>(out)]);
+  return outputs;
+}
+
+void require_close(const std::vector<float>& actual, const std::vector<float>& expected,
+                   float tolerance = 1e-3f) {
+  BOOST_REQUIRE_EQUAL(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i)
+    if (!(std::abs(actual[i] - expected[i]) <= tolerance * (1 + std::abs(expected[i]))))
+      BOOST_FAIL("element " << i << ": " << actual[i] << " != " << expected[i]);
+}
+
+size_t ops_named(const graph& g, const std::string& op) {
+  size_t n = 0;
+  for (auto& node : g.nodes)
+    n += node.op == op;
+  return n;
+}
+
+/// conv-bn-relu, maxpool, a residual block, global pooling and a dense head.
+graph small_resnet(int64_t channels = 16) {
+  graph g;
+  int x = g.add_input("image", {1, 3, 16, 16});
+  int c1 = g.add_op("conv2d", {x, constant(g, "w1", {channels, 3, 3, 3}, 1)},
+                    {{"strides", {1, 1}}, {"pads", {1, 1}}}, {}, "conv1");
+  int bn = g.add_op("batch_norm", {c1, constant(g, "gamma", {channels}, 2, 0.5f, 1.5f),
+                                   constant(g, "beta", {channels}, 3),
+                                   constant(g, "mean", {channels}, 4),
+                                   constant(g, "var", {channels}, 5, 0.5f, 1.5f)},
+                    {}, {{"epsilon", 1e-5}}, "bn1");
+  int r1 = g.add_op("relu", {bn}, {}, {}, "relu1");
+  int pool = g.add_op("max_pool2d", {r1}, {{"kernel", {3, 3}}, {"strides", {2, 2}}, {"pads", {1, 1}}},
+                      {}, "pool");
+  int c2 = g.add_op("conv2d", {pool, constant(g, "w2", {channels, channels, 3, 3}, 6),
+                               constant(g, "b2", {channels}, 7)},
+                    {{"strides", {1, 1}}, {"pads", {1, 1}}}, {}, "conv2");
+  int r2 = g.add_op("relu", {c2}, {}, {}, "relu2");
+  int c3 = g.add_op("conv2d", {r2, constant(g, "w3", {channels, channels, 3, 3}, 8)},
+                    {{"strides", {1, 1}}, {"pads", {1, 1}}}, {}, "conv3");
+  int sum = g.add_op("add", {c3, pool}, {}, {}, "residual");
+  int r3 = g.add_op("relu", {sum}, {}, {}, "relu3");
+  int gap = g.add_op("global_avg_pool2d", {r3}, {}, {}, "gap");
+  int flat = g.add_op("flatten", {gap}, {}, {}, "flatten");
+  int fc = g.add_op("dense", {flat, constant(g, "fc_w", {32, channels}, 9), constant(g, "fc_b", {32}, 10)},
+                    {}, {}, "fc");
+  g.mark_output(fc);
+  return g;
+}
+
+graph mlp(int64_t batch) {
+  graph g;
+  int x = g.add_input("x", {batch, 784});
+  int h1 = g.add_op("dense", {x, constant(g, "w1", {256, 784}, 11, -0.05f, 0.05f),
+                              constant(g, "b1", {256}, 12)}, {}, {}, "fc1");
+  int a1 = g.add_op("relu", {h1}, {}, {}, "relu1");
+  int h2 = g.add_op("dense", {a1, constant(g, "w2", {256, 256}, 13, -0.1f, 0.1f),
+                              constant(g, "b2", {256}, 14)}, {}, {}, "fc2");
+  int a2 = g.add_op("relu", {h2}, {}, {}, "relu2");
+  int h3 = g.add_op("dense", {a2, constant(g, "w3", {10, 256}, 15, -0.1f, 0.1f),
+                              constant(g, "b3", {10}, 16)}, {}, {}, "fc3");
+  g.mark_output(h3);
+  return g;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(batch_norm_folds_into_the_convolution_without_changing_values) {
+  auto g = small_resnet();
+  auto folded = fold_batch_norm(g);
+  BOOST_TEST(ops_named(folded, "batch_norm") == 0u);
+  BOOST_TEST(ops_named(folded, "conv2d") == 3u);
+  auto input = random_values(3 * 16 * 16, 20);
+  require_close(reference(folded, {input})[0], reference(g, {input})[0], 1e-4f);
+}
+
+BOOST_AUTO_TEST_CASE(constant_folding_evaluates_operators_on_constants) {
+  graph g;
+  int x = g.add_input("x", {4});
+  int a = g.add_constant("a", {4}, {1, 2, 3, 4});
+  int b = g.add_constant("b", {4}, {10, 20, 30, 40});
+  int ab = g.add_op("multiply", {a, b}, {}, {}, "ab");
+  int y = g.add_op("add", {x, ab}, {}, {}, "y");
+  g.mark_output(y);
+  auto folded = fold_constants(g);
+  BOOST_TEST(ops_named(folded, "multiply") == 0u);
+  BOOST_TEST(folded.nodes.size() == 3u);  // x, the folded product, y
+  auto& product = folded.node(folded.node(folded.outputs[0]).inputs[1]);
+  BOOST_TEST(product.op == "constant");
+  BOOST_TEST((*product.data == std::vector<float>{10, 40, 90, 160}));
+}
+
+BOOST_AUTO_TEST_CASE(layout_transformation_keeps_convolutions_blocked_between_them) {
+  auto g = fold_batch_norm(small_resnet());
+  auto blocked = transform_layout(g);
+  BOOST_TEST(ops_named(blocked, "conv2d_nchwc") == 3u);
+  BOOST_TEST(ops_named(blocked, "conv2d") == 0u);
+  // Into the blocked layout before conv1 and conv2 (after the NCHW max
+  // pool); out of it before the pool and before global pooling.
+  BOOST_TEST(ops_named(blocked, "to_nchwc") == 2u, print(blocked));
+  BOOST_TEST(ops_named(blocked, "from_nchwc") == 2u, print(blocked));
+  BOOST_TEST(ops_named(blocked, "dense_packed") == 1u);
+  auto input = random_values(3 * 16 * 16, 21);
+  require_close(reference(blocked, {input})[0], reference(g, {input})[0], 1e-4f);
+}
+
+BOOST_AUTO_TEST_CASE(fusion_follows_the_four_operator_patterns) {
+  auto g = fuse_operators(fold_batch_norm(small_resnet()));
+  auto group_of = [&](const std::string& name) {
+    for (auto& n : g.nodes)
+      if (n.name == name)
+        return n.fusion_group;
+    return -2;
+  };
+  // Complex-out-fusable absorbs its elementwise consumers...
+  BOOST_TEST(group_of("bn1") == group_of("relu1"));  // bn1 is conv1 after folding
+  BOOST_TEST(group_of("conv2") == group_of("relu2"));
+  BOOST_TEST(group_of("conv3") == group_of("residual"));
+  BOOST_TEST(group_of("residual") == group_of("relu3"));
+  // ...but not a value that has two users (the pool feeds conv2 and the residual).
+  BOOST_TEST(group_of("pool") != group_of("conv2"));
+  // A reduction starts its own group; the dense head too.
+  BOOST_TEST(group_of("gap") != group_of("relu3"));
+  BOOST_TEST(group_of("fc") != group_of("flatten"));
+  BOOST_TEST(group_of("flatten") != group_of("gap"));
+}
+
+BOOST_AUTO_TEST_CASE(memory_planning_reuses_buffers_of_dead_tensors) {
+  graph g;
+  int x = g.add_input("x", {1024});
+  int v = x;
+  for (int i = 0; i < 8; ++i)
+    v = g.add_op(i % 2 ? "relu" : "add", i % 2 ? std::vector<int>{v} : std::vector<int>{v, x});
+  g.mark_output(v);
+  auto unfused = optimize_graph(g, {false, false, false});
+  auto plan = plan_memory(unfused);
+  BOOST_TEST(plan.naive_bytes == 7 * 1024 * 4);  // seven intermediates
+  BOOST_TEST(plan.planned_bytes == 2 * 1024 * 4);  // ping-pong between two blocks
+  graph_executor executor(unfused);
+  auto input = random_values(1024, 22);
+  require_close(executor.run({input})[0], reference(g, {input})[0], 1e-5f);
+}
+
+BOOST_AUTO_TEST_CASE(the_compiled_mlp_matches_the_reference) {
+  for (int64_t batch : {1, 5, 16}) {
+    auto g = mlp(batch);
+    graph_executor executor(optimize_graph(g));
+    BOOST_TEST(ops_named(executor.model(), "dense_packed") == 2u);  // 256-wide layers
+    auto input = random_values(batch * 784, 23);
+    require_close(executor.run({input})[0], reference(g, {input})[0]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_compiled_cnn_matches_the_reference_fused_or_not) {
+  auto g = small_resnet();
+  auto input = random_values(3 * 16 * 16, 24);
+  auto expected = reference(g, {input})[0];
+  graph_executor fused(optimize_graph(g));
+  require_close(fused.run({input})[0], expected);
+  graph_executor plain(optimize_graph(g, {true, false, false}));
+  require_close(plain.run({input})[0], expected);
+  BOOST_TEST(fused.function_count() < plain.function_count());
+}
+
+BOOST_AUTO_TEST_CASE(bad_graphs_are_refused_naming_the_node) {
+  auto message_of = [](auto&& action) {
+    try {
+      action();
+    } catch (const compile_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  graph g;
+  int x = g.add_input("x", {2, 8});
+  BOOST_TEST(message_of([&] { g.add_op("gelu", {x}); }).find("unsupported operator 'gelu'")
+             != std::string::npos);
+  int w = g.add_constant("w", {4, 7}, std::vector<float>(28, 0.5f));
+  auto mismatch = message_of([&] { g.add_op("dense", {x, w}, {}, {}, "head"); });
+  BOOST_TEST(mismatch.find("head") != std::string::npos, mismatch);
+  BOOST_TEST(mismatch.find("input features differ") != std::string::npos, mismatch);
+  int ok = g.add_op("relu", {x}, {}, {}, "r");
+  g.mark_output(ok);
+  graph_executor executor(optimize_graph(g));
+  BOOST_TEST(message_of([&] { executor.run({std::vector<float>(3)}); }).find("input 'x' needs 16")
+             != std::string::npos);
+}

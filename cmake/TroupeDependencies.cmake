@@ -42,6 +42,12 @@ find_package(RocksDB REQUIRED)
 find_package(Gloo REQUIRED)
 find_package(ucx REQUIRED)
 
+# ONNX 1.12 (libonnx-dev): the protobuf classes of ONNX models, for the
+# compiler's importer. Its targets (onnx_proto) are not namespaced and link
+# protobuf::libprotobuf, which CMake's FindProtobuf defines.
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED)
+
 # XGBoost's package config names /usr/bin/xgboost (Debian package `xgboost`).
 find_package(xgboost REQUIRED)
 

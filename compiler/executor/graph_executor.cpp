@@ -179,6 +179,10 @@ const graph& graph_executor::model() const { return impl_->model; }
 const memory_plan& graph_executor::plan() const { return impl_->plan; }
 size_t graph_executor::function_count() const { return impl_->functions.size(); }
 
+const std::vector<lowered_func>& graph_executor::lowered_functions() const {
+  return impl_->lowered;
+}
+
 std::string graph_executor::lowered_text() const {
   std::string text;
   for (auto& func : impl_->lowered)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "compiler/graph/graph.hpp"
+#include "compiler/ir/stmt.hpp"
 #include "compiler/passes/plan_memory.hpp"
 
 #include <memory>
@@ -43,6 +44,8 @@ public:
   size_t function_count() const;
   /// The lowered program of every group, printed (for debugging).
   std::string lowered_text() const;
+  /// The lowered functions, one per group, in execution order.
+  const std::vector<lowered_func>& lowered_functions() const;
 
 private:
   struct impl;

@@ -196,6 +196,36 @@ expr operator||(expr a, expr b) {
   return binary(expr_op::logical_or, std::move(a), std::move(b));
 }
 
+bool structurally_equal(const expr& a, const expr& b) {
+  if (a == b)
+    return true;
+  if (!a || !b || a->op != b->op || a->type != b->type || a->args.size() != b->args.size())
+    return false;
+  switch (a->op) {
+    case expr_op::var: return false;  // identity only
+    case expr_op::int_imm:
+    case expr_op::bool_imm: return a->int_value == b->int_value;
+    case expr_op::float_imm: return a->float_value == b->float_value;
+    case expr_op::call:
+      if (a->name != b->name) return false;
+      break;
+    case expr_op::load:
+      if (a->target != b->target) return false;
+      break;
+    case expr_op::tensor_read:
+      if (a->source != b->source) return false;
+      break;
+    case expr_op::reduce:
+      return false;  // never merged
+    default:
+      break;
+  }
+  for (size_t i = 0; i < a->args.size(); ++i)
+    if (!structurally_equal(a->args[i], b->args[i]))
+      return false;
+  return true;
+}
+
 bool is_const_int(const expr& e, int64_t* value) {
   if (!e || e->op != expr_op::int_imm)
     return false;

@@ -114,6 +114,10 @@ expr operator||(expr a, expr b);
 
 // -- queries -----------------------------------------------------------------
 
+/// Structural equality: same ops, constants, variables (by identity),
+/// buffers and tensors, recursively.
+bool structurally_equal(const expr& a, const expr& b);
+
 /// True when `e` is an integer constant; stores it in `*value` if given.
 bool is_const_int(const expr& e, int64_t* value = nullptr);
 /// True when `e` is the integer constant `value`.

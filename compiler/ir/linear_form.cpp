@@ -10,7 +10,7 @@ void add_term(linear_form& form, const expr& term, int64_t coefficient) {
   if (coefficient == 0)
     return;
   for (auto& existing : form.terms)
-    if (existing.term == term) {
+    if (structurally_equal(existing.term, term)) {
       existing.coefficient += coefficient;
       return;
     }

@@ -2,6 +2,7 @@
 
 #include "compiler/schedules/conv2d_schedule.hpp"
 #include "compiler/schedules/dense_schedule.hpp"
+#include "compiler/schedules/depthwise_schedule.hpp"
 #include "compiler/schedules/injective_schedule.hpp"
 
 namespace troupe::compiler {
@@ -18,6 +19,12 @@ bool apply_template(schedule& s, const tensor& master, const tensor& output,
         schedule_dense_packed(s, master, output, input->shape[2]);
         return true;
       }
+  }
+  // A depthwise convolution reduces over the kernel window only.
+  if (master_op == "conv2d" && master->shape.size() == 4
+      && reduction_axes(s.at(master).op).size() == 2) {
+    schedule_depthwise_conv2d(s, master, output);
+    return true;
   }
   if (master_op == "conv2d_nchwc" && master->shape.size() == 5) {
     schedule_conv2d_nchwc(s, master, output);

@@ -237,6 +237,24 @@ BOOST_AUTO_TEST_CASE(the_compiled_cnn_matches_the_reference_fused_or_not) {
   BOOST_TEST(fused.function_count() < plain.function_count());
 }
 
+BOOST_AUTO_TEST_CASE(a_depthwise_block_compiles_to_the_reference_values) {
+  for (int64_t width : {14, 32, 9}) {
+    graph g;
+    int x = g.add_input("x", {1, 8, width, width});
+    int dw = g.add_op("conv2d", {x, constant(g, "dw", {8, 1, 3, 3}, 30)},
+                      {{"strides", {1, 1}}, {"pads", {1, 1}}, {"groups", {8}}}, {}, "dw");
+    int r = g.add_op("relu", {dw}, {}, {}, "relu");
+    int strided = g.add_op("conv2d", {r, constant(g, "dw2", {8, 1, 3, 3}, 31)},
+                           {{"strides", {2, 2}}, {"pads", {1, 1}}, {"groups", {8}}}, {}, "dw2");
+    g.mark_output(strided);
+    auto input = random_values(8 * width * width, 32);
+    graph_executor executor(optimize_graph(g));
+    BOOST_TEST_CONTEXT("width " << width) {
+      require_close(executor.run({input})[0], reference(g, {input})[0]);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(bad_graphs_are_refused_naming_the_node) {
   auto message_of = [](auto&& action) {
     try {

@@ -1,0 +1,179 @@
+// ResNet-18's convolutions (and two depthwise ones), batch 1, fp32, with a
+// fused ReLU: Troupe's compiled NCHW16c kernels against oneDNN's (its own
+// preferred blocked layouts, chosen with format_tag::any) in the same run.
+// Layout transforms are outside the timed region for both. Compare times,
+// not GFLOP/s. Prints a table and one JSON object on the last line.
+//
+//   conv_bench [--threads 1] [--min-seconds 0.05]
+#include "compiler/codegen/thread_pool.hpp"
+#include "compiler/executor/graph_executor.hpp"
+#include "compiler/ops/conv.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+
+#include <unistd.h>
+
+using namespace troupe::compiler;
+
+namespace {
+
+struct layer {
+  const char* name;
+  int64_t c, h, w, k, r, stride, pad, groups;
+};
+
+template <class F>
+double best_seconds(F&& run, double min_seconds) {
+  for (int i = 0; i < 3; ++i)
+    run();
+  double best = 1e30;
+  for (int round = 0; round < 7; ++round) {
+    int iterations = 0;
+    auto start = std::chrono::steady_clock::now();
+    double elapsed = 0;
+    do {
+      run();
+      ++iterations;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } while (elapsed < min_seconds);
+    best = std::min(best, elapsed / iterations);
+  }
+  return best;
+}
+
+std::vector<float> random_values(int64_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(0, 1);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v)
+    x = dist(rng);
+  return v;
+}
+
+double onednn_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds) {
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  engine eng(engine::kind::cpu, 0);
+  stream s(eng);
+  memory::dims src{1, l.c, l.h, l.w}, dst{1, l.k, oh, ow}, bias{l.k};
+  memory::dims weights = l.groups == 1 ? memory::dims{l.k, l.c, l.r, l.r}
+                                       : memory::dims{l.groups, l.k / l.groups, l.c / l.groups, l.r, l.r};
+  auto desc = convolution_forward::desc(
+      prop_kind::forward_inference, algorithm::convolution_direct, memory::desc(src, dt::f32, tag::any),
+      memory::desc(weights, dt::f32, tag::any), memory::desc(bias, dt::f32, tag::x),
+      memory::desc(dst, dt::f32, tag::any), {l.stride, l.stride}, {l.pad, l.pad}, {l.pad, l.pad});
+  post_ops ops;
+  ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+  primitive_attr attr;
+  attr.set_post_ops(ops);
+  convolution_forward::primitive_desc pd(desc, attr, eng);
+  memory source(pd.src_desc(), eng), weight(pd.weights_desc(), eng), b(pd.bias_desc(), eng),
+      destination(pd.dst_desc(), eng);
+  auto fill = [](memory& m, unsigned seed) {
+    auto values = random_values(static_cast<int64_t>(m.get_desc().get_size() / 4), seed);
+    std::copy(values.begin(), values.end(), static_cast<float*>(m.get_data_handle()));
+  };
+  fill(source, 1);
+  fill(weight, 2);
+  fill(b, 3);
+  convolution_forward conv(pd);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, weight},
+                                       {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, destination}};
+  return best_seconds([&] {
+    conv.execute(s, args);
+    s.wait();
+  }, min_seconds);
+}
+
+double troupe_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds) {
+  graph g;
+  int out;
+  if (l.groups == 1) {
+    int64_t cb = 1;
+    for (int64_t d = std::min<int64_t>(16, l.c); d > 1; --d)
+      if (l.c % d == 0) {
+        cb = d;
+        break;
+      }
+    int data = g.add_input("data", {1, l.c / cb, l.h, l.w, cb});
+    int weight = g.add_constant("weight", {l.k / 16, l.c / cb, l.r, l.r, cb, 16},
+                                random_values(l.k * l.c * l.r * l.r, 2));
+    int bias = g.add_constant("bias", {l.k}, random_values(l.k, 3));
+    int conv = g.add_op("conv2d_nchwc", {data, weight, bias},
+                        {{"strides", {l.stride, l.stride}}, {"pads", {l.pad, l.pad}}}, {}, "conv");
+    out = g.add_op("relu", {conv}, {}, {}, "relu");
+  } else {
+    int data = g.add_input("data", {1, l.c, l.h, l.w});
+    int weight = g.add_constant("weight", {l.c, 1, l.r, l.r}, random_values(l.c * l.r * l.r, 2));
+    int conv = g.add_op("conv2d", {data, weight},
+                        {{"strides", {l.stride, l.stride}}, {"pads", {l.pad, l.pad}},
+                         {"groups", {l.groups}}}, {}, "conv");
+    out = g.add_op("relu", {conv}, {}, {}, "relu");
+  }
+  g.mark_output(out);
+  graph_executor executor(optimize_graph(g, {false, false, true}));
+  auto input = random_values(executor.model().elements(executor.model().inputs[0]), 1);
+  std::vector<float> output(static_cast<size_t>(executor.model().elements(executor.model().outputs[0])));
+  return best_seconds([&] { executor.run({input.data()}, {output.data()}); }, min_seconds);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ResNet-18 convolutions: Troupe's compiler against oneDNN"};
+  int threads = 1;
+  double min_seconds = 0.05;
+  app.add_option("--threads", threads, "threads for both");
+  app.add_option("--min-seconds", min_seconds, "length of one timed round");
+  CLI11_PARSE(app, argc, argv);
+  // oneDNN (Debian's OpenMP build) reads OMP_NUM_THREADS when the OpenMP
+  // runtime loads: set it and re-exec, else it uses every core.
+  auto wanted = std::to_string(threads);
+  auto* current = std::getenv("OMP_NUM_THREADS");
+  if (!current || wanted != current) {
+    setenv("OMP_NUM_THREADS", wanted.c_str(), 1);
+    execv("/proc/self/exe", argv);
+  }
+  set_compiler_threads(threads);
+  std::vector<layer> layers = {
+      {"r18 7x7 s2 224 3->64", 3, 224, 224, 64, 7, 2, 3, 1},
+      {"r18 3x3 56 64->64", 64, 56, 56, 64, 3, 1, 1, 1},
+      {"r18 3x3 s2 56 64->128", 64, 56, 56, 128, 3, 2, 1, 1},
+      {"r18 3x3 28 128->128", 128, 28, 28, 128, 3, 1, 1, 1},
+      {"r18 3x3 s2 28 128->256", 128, 28, 28, 256, 3, 2, 1, 1},
+      {"r18 3x3 14 256->256", 256, 14, 14, 256, 3, 1, 1, 1},
+      {"r18 3x3 s2 14 256->512", 256, 14, 14, 512, 3, 2, 1, 1},
+      {"r18 3x3 7 512->512", 512, 7, 7, 512, 3, 1, 1, 1},
+      {"dw 3x3 112 32", 32, 112, 112, 32, 3, 1, 1, 32},
+      {"dw 3x3 14 512", 512, 14, 14, 512, 3, 1, 1, 512},
+  };
+  fmt::print("{:<26} {:>11} {:>11} {:>8}\n", "layer", "troupe ms", "oneDNN ms", "speed");
+  std::string json = fmt::format("{{\"benchmark\":\"conv\",\"threads\":{},\"layers\":[", threads);
+  double dense_sum = 0, depthwise_sum = 0;
+  int dense_count = 0, depthwise_count = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto& l = layers[i];
+    int64_t oh = ops::conv_output_size(l.h, l.r, l.stride, l.pad);
+    int64_t ow = ops::conv_output_size(l.w, l.r, l.stride, l.pad);
+    double ours = troupe_seconds(l, oh, ow, min_seconds);
+    double theirs = onednn_seconds(l, oh, ow, min_seconds);
+    double speed = theirs / ours;  // 1.0: as fast as oneDNN
+    (l.groups == 1 ? dense_sum : depthwise_sum) += speed;
+    ++(l.groups == 1 ? dense_count : depthwise_count);
+    fmt::print("{:<26} {:>11.3f} {:>11.3f} {:>8.2f}\n", l.name, ours * 1e3, theirs * 1e3, speed);
+    json += fmt::format("{}{{\"layer\":\"{}\",\"troupe_ms\":{:.3f},\"onednn_ms\":{:.3f},\"speed\":{:.3f}}}",
+                        i ? "," : "", l.name, ours * 1e3, theirs * 1e3, speed);
+  }
+  fmt::print("mean speed against oneDNN: conv {:.2f}, depthwise {:.2f}\n", dense_sum / dense_count,
+             depthwise_sum / depthwise_count);
+  fmt::print("{}],\"mean_conv_speed\":{:.3f},\"mean_depthwise_speed\":{:.3f}}}\n", json,
+             dense_sum / dense_count, depthwise_sum / depthwise_count);
+  return 0;
+}

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 namespace troupe::compiler {
@@ -63,6 +64,9 @@ struct graph_executor::impl {
   std::vector<lowered_func> lowered;
   std::vector<std::unique_ptr<float, aligned_free>> storage;
   std::vector<float*> values;  ///< per node, during a run
+
+  /// Looks up every function and binds the planned buffers and constants.
+  void link_and_allocate();
 };
 
 graph_executor::graph_executor(const graph& optimized) : impl_(std::make_unique<impl>()) {
@@ -109,22 +113,46 @@ graph_executor::graph_executor(const graph& optimized) : impl_(std::make_unique<
     impl_->functions.push_back(std::move(fn));
   }
   impl_->jit.add(impl_->lowered);
-  for (auto& fn : impl_->functions)
-    fn.fn = impl_->jit.lookup(fn.name);
-  for (auto bytes : impl_->plan.storage_bytes) {
+  impl_->link_and_allocate();
+}
+
+graph_executor::graph_executor(const graph& optimized, std::vector<group_signature> functions,
+                               const std::string& object_code)
+  : impl_(std::make_unique<impl>()) {
+  auto& m = impl_->model;
+  m = optimized;
+  m.validate();
+  impl_->plan = plan_memory(m);
+  std::vector<std::string> names;
+  for (auto& signature : functions) {
+    for (int node : signature.arg_nodes)
+      if (node < 0 || static_cast<size_t>(node) >= m.nodes.size())
+        throw compile_error(fmt::format("function '{}' reads node {}, but the model has {} nodes",
+                                        signature.name, node, m.nodes.size()));
+    names.push_back(signature.name);
+    impl_->functions.push_back({signature.name, std::move(signature.arg_nodes), nullptr});
+  }
+  impl_->jit.add_object(object_code, names);
+  impl_->link_and_allocate();
+}
+
+void graph_executor::impl::link_and_allocate() {
+  for (auto& fn : functions)
+    fn.fn = jit.lookup(fn.name);
+  for (auto bytes : plan.storage_bytes) {
     auto rounded = static_cast<size_t>((bytes + 63) / 64 * 64);
     auto* block = static_cast<float*>(std::aligned_alloc(64, rounded));
     if (!block)
       throw compile_error(fmt::format("out of memory allocating {} bytes for the model", bytes));
-    impl_->storage.emplace_back(block);
+    storage.emplace_back(block);
   }
-  impl_->values.assign(m.nodes.size(), nullptr);
-  for (size_t id = 0; id < m.nodes.size(); ++id) {
-    auto& n = m.nodes[id];
+  values.assign(model.nodes.size(), nullptr);
+  for (size_t id = 0; id < model.nodes.size(); ++id) {
+    auto& n = model.nodes[id];
     if (n.op == "constant")
-      impl_->values[id] = const_cast<float*>(n.data->data());
-    else if (impl_->plan.storage_of[id] >= 0)
-      impl_->values[id] = impl_->storage[static_cast<size_t>(impl_->plan.storage_of[id])].get();
+      values[id] = const_cast<float*>(n.data->data());
+    else if (plan.storage_of[id] >= 0)
+      values[id] = storage[static_cast<size_t>(plan.storage_of[id])].get();
   }
 }
 
@@ -175,12 +203,47 @@ std::vector<std::vector<float>> graph_executor::run(const std::vector<std::vecto
   return result;
 }
 
+std::vector<std::pair<std::string, double>>
+graph_executor::profile(const std::vector<std::vector<float>>& inputs, int repeats) {
+  auto outputs = run(inputs);  // checks the inputs
+  std::vector<const float*> in;
+  for (auto& v : inputs)
+    in.push_back(v.data());
+  std::vector<float*> out;
+  for (auto& v : outputs)
+    out.push_back(v.data());
+  run(in, out);  // binds the buffers the timed calls below use
+  auto& fns = impl_->functions;
+  std::vector<double> best(fns.size(), 1e30);
+  std::vector<void*> args;
+  for (int r = 0; r < repeats; ++r)
+    for (size_t k = 0; k < fns.size(); ++k) {
+      args.clear();
+      for (int node : fns[k].arg_nodes)
+        args.push_back(impl_->values[static_cast<size_t>(node)]);
+      auto start = std::chrono::steady_clock::now();
+      fns[k].fn(args.data());
+      best[k] = std::min(best[k], std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  std::vector<std::pair<std::string, double>> result;
+  for (size_t k = 0; k < fns.size(); ++k)
+    result.emplace_back(fns[k].name, best[k]);
+  return result;
+}
+
 const graph& graph_executor::model() const { return impl_->model; }
 const memory_plan& graph_executor::plan() const { return impl_->plan; }
 size_t graph_executor::function_count() const { return impl_->functions.size(); }
 
 const std::vector<lowered_func>& graph_executor::lowered_functions() const {
   return impl_->lowered;
+}
+
+std::vector<group_signature> graph_executor::signatures() const {
+  std::vector<group_signature> result;
+  for (auto& fn : impl_->functions)
+    result.push_back({fn.name, fn.arg_nodes});
+  return result;
 }
 
 std::string graph_executor::lowered_text() const {

@@ -25,10 +25,23 @@ struct compile_options {
 /// folding, fusion (or one group per operator).
 graph optimize_graph(const graph& g, const compile_options& options = {});
 
+/// One group's native function: its symbol and the nodes its arguments
+/// point to (the group's inputs, then its output).
+struct group_signature {
+  std::string name;
+  std::vector<int> arg_nodes;
+};
+
 class graph_executor {
 public:
   /// Compiles `optimized` (the output of optimize_graph).
   explicit graph_executor(const graph& optimized);
+  /// Runs `optimized` with its groups already compiled: `object_code` is
+  /// native code for this host defining every function of `functions` (as
+  /// saved in an artifact, see artifact.hpp). Nothing is lowered or
+  /// optimized; lowered_functions() is empty.
+  graph_executor(const graph& optimized, std::vector<group_signature> functions,
+                 const std::string& object_code);
   ~graph_executor();
   graph_executor(const graph_executor&) = delete;
   graph_executor& operator=(const graph_executor&) = delete;
@@ -39,6 +52,11 @@ public:
   /// Checks the input sizes (error names the input) and returns the outputs.
   std::vector<std::vector<float>> run(const std::vector<std::vector<float>>& inputs);
 
+  /// Seconds each group's function takes (the best of `repeats` runs of
+  /// the whole model), with the group's name: where the time goes.
+  std::vector<std::pair<std::string, double>> profile(const std::vector<std::vector<float>>& inputs,
+                                                      int repeats = 10);
+
   const graph& model() const;
   const memory_plan& plan() const;
   size_t function_count() const;
@@ -46,6 +64,8 @@ public:
   std::string lowered_text() const;
   /// The lowered functions, one per group, in execution order.
   const std::vector<lowered_func>& lowered_functions() const;
+  /// Each group's function, in execution order.
+  std::vector<group_signature> signatures() const;
 
 private:
   struct impl;

@@ -46,7 +46,8 @@ int64_t conv_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t 
 
 tensor pad_nchw(const tensor& data, int64_t pad_h, int64_t pad_w, double value,
                 const std::string& name) {
-  require_rank(data, 4, name);
+  if (data->shape.size() != 5)
+    require_rank(data, 4, name);
   return pad_spatial(data, 2, pad_h, pad_w, value, name);
 }
 

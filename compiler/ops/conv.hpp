@@ -12,7 +12,7 @@ struct conv_params {
   int64_t pad_h = 0, pad_w = 0;
 };
 
-/// data [N, C, H, W] padded by `pad_h` rows and `pad_w` columns of `value`.
+/// data [N, C, H, W] (or blocked [N, C/x, H, W, x]) padded by `pad_h` rows and `pad_w` columns of `value`.
 tensor pad_nchw(const tensor& data, int64_t pad_h, int64_t pad_w, double value = 0,
                 const std::string& name = "pad");
 /// data [N, C, H, W], weight [O, C, KH, KW] -> [N, O, OH, OW]

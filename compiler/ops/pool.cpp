@@ -11,10 +11,26 @@ namespace troupe::compiler::ops {
 namespace {
 
 void check(const tensor& data, const pool_params& p, const std::string& name) {
-  if (data->shape.size() != 4)
-    throw compile_error(fmt::format("{}: '{}' must be NCHW", name, data->name));
+  if (data->shape.size() != 4 && data->shape.size() != 5)
+    throw compile_error(fmt::format("{}: '{}' must be NCHW or NCHW[x]c", name, data->name));
   if (p.kernel_h <= 0 || p.kernel_w <= 0 || p.stride_h <= 0 || p.stride_w <= 0)
     throw compile_error(fmt::format("{}: kernel and stride must be positive", name));
+}
+
+// `shape` with the spatial axes replaced.
+std::vector<int64_t> with_spatial(std::vector<int64_t> shape, int64_t h, int64_t w) {
+  shape[2] = h;
+  shape[3] = w;
+  return shape;
+}
+
+// The input indices of window position (ry, rx) for output indices `i`.
+std::vector<expr> window(const std::vector<expr>& i, const pool_params& p, const expr& ry,
+                         const expr& rx) {
+  auto indices = i;
+  indices[2] = i[2] * int_imm(p.stride_h) + ry;
+  indices[3] = i[3] * int_imm(p.stride_w) + rx;
+  return indices;
 }
 
 } // namespace
@@ -27,10 +43,8 @@ tensor max_pool2d(const tensor& data, const pool_params& p, const std::string& n
                          name + ".pad");
   auto ry = reduce_axis(p.kernel_h, name + ".ry");
   auto rx = reduce_axis(p.kernel_w, name + ".rx");
-  return compute({data->shape[0], data->shape[1], oh, ow}, [&](const std::vector<expr>& i) {
-    return max_reduce(read(padded, {i[0], i[1], i[2] * int_imm(p.stride_h) + ry.var,
-                                    i[3] * int_imm(p.stride_w) + rx.var}),
-                      {ry, rx});
+  return compute(with_spatial(data->shape, oh, ow), [&](const std::vector<expr>& i) {
+    return max_reduce(read(padded, window(i, p, ry.var, rx.var)), {ry, rx});
   }, name);
 }
 
@@ -42,10 +56,8 @@ tensor avg_pool2d(const tensor& data, const pool_params& p, const std::string& n
   auto padded = pad_nchw(data, p.pad_h, p.pad_w, 0, name + ".pad");
   auto ry = reduce_axis(p.kernel_h, name + ".ry");
   auto rx = reduce_axis(p.kernel_w, name + ".rx");
-  auto total = compute({data->shape[0], data->shape[1], oh, ow}, [&](const std::vector<expr>& i) {
-    return sum(read(padded, {i[0], i[1], i[2] * int_imm(p.stride_h) + ry.var,
-                             i[3] * int_imm(p.stride_w) + rx.var}),
-               {ry, rx});
+  auto total = compute(with_spatial(data->shape, oh, ow), [&](const std::vector<expr>& i) {
+    return sum(read(padded, window(i, p, ry.var, rx.var)), {ry, rx});
   }, name + ".sum");
   return compute(total->shape, [&](const std::vector<expr>& i) {
     // Window rows and columns that fall inside the input.
@@ -58,13 +70,16 @@ tensor avg_pool2d(const tensor& data, const pool_params& p, const std::string& n
 }
 
 tensor global_avg_pool2d(const tensor& data, const std::string& name) {
-  if (data->shape.size() != 4)
-    throw compile_error(fmt::format("{}: '{}' must be NCHW", name, data->name));
+  if (data->shape.size() != 4 && data->shape.size() != 5)
+    throw compile_error(fmt::format("{}: '{}' must be NCHW or NCHW[x]c", name, data->name));
   int64_t height = data->shape[2], width = data->shape[3];
   auto ry = reduce_axis(height, name + ".ry");
   auto rx = reduce_axis(width, name + ".rx");
-  auto total = compute({data->shape[0], data->shape[1], 1, 1}, [&](const std::vector<expr>& i) {
-    return sum(read(data, {i[0], i[1], ry.var, rx.var}), {ry, rx});
+  auto total = compute(with_spatial(data->shape, 1, 1), [&](const std::vector<expr>& i) {
+    auto indices = i;
+    indices[2] = ry.var;
+    indices[3] = rx.var;
+    return sum(read(data, indices), {ry, rx});
   }, name + ".sum");
   return compute(total->shape, [&](const std::vector<expr>& i) {
     return read(total, i) * float_imm(1.0 / static_cast<double>(height * width));

@@ -1,4 +1,5 @@
-// Pooling over the spatial axes of NCHW tensors.
+// Pooling over the spatial axes (2 and 3) of NCHW tensors, or of blocked
+// NCHW[x]c ones (pooling is per channel, so the layout does not matter).
 #pragma once
 
 #include "compiler/ops/conv.hpp"

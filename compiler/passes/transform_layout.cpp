@@ -1,5 +1,6 @@
 #include "compiler/passes/transform_layout.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -69,19 +70,29 @@ private:
       }
     }
     if (is_layout_agnostic(n.op)) {
-      // Elementwise on same-shaped operands: stay blocked when all are.
-      int64_t b = block_of(n.inputs[0]);
-      bool same = b > 1;
-      for (int input : n.inputs)
-        same = same && block_of(input) == b && in_.node(input).shape == n.shape;
-      if (same) {
+      // Elementwise on same-shaped operands: blocked when one of them is
+      // (the others are brought into its layout: a residual add after an
+      // NCHW pooling converts the pooled value once, not the sum back).
+      int64_t b = 0;
+      bool same_shapes = n.shape.size() == 4;
+      for (int input : n.inputs) {
+        b = std::max(b, block_of(input));
+        same_shapes = same_shapes && in_.node(input).shape == n.shape;
+      }
+      if (b > 1 && same_shapes && n.shape[1] % b == 0) {
         std::vector<int> inputs;
         for (int input : n.inputs)
-          inputs.push_back(new_id_.at(input));
+          inputs.push_back(blocked(input, b));
         new_id_[id] = out_.add_op(n.op, inputs, n.ints, n.floats, n.name);
         block_[id] = b;
         return;
       }
+    }
+    if (is_pooling(n.op) && block_of(n.inputs[0]) > 1) {
+      // Pooling is per channel: it runs on the blocked layout as it is.
+      new_id_[id] = out_.add_op(n.op, {new_id_.at(n.inputs[0])}, n.ints, n.floats, n.name);
+      block_[id] = block_of(n.inputs[0]);
+      return;
     }
     std::vector<int> inputs;
     for (int input : n.inputs)
@@ -100,6 +111,10 @@ private:
 
   static bool is_layout_agnostic(const std::string& op) {
     return op == "relu" || op == "add" || op == "multiply" || op == "subtract";
+  }
+
+  static bool is_pooling(const std::string& op) {
+    return op == "max_pool2d" || op == "avg_pool2d" || op == "global_avg_pool2d";
   }
 
   int64_t block_of(int old) const {

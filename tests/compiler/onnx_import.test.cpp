@@ -11,6 +11,7 @@
 #include "compiler/ir/compile_error.hpp"
 #include "compiler/ir/interpreter.hpp"
 #include "compiler/lower/lower.hpp"
+#include "python_models.hpp"
 
 #include <fmt/format.h>
 
@@ -25,6 +26,8 @@
 #include <sys/wait.h>
 
 using namespace troupe::compiler;
+using troupe::compiler::testing::read_bytes;
+using troupe::compiler::testing::read_floats;
 
 namespace {
 
@@ -142,64 +145,9 @@ bad_model("bad_reshape", helper.make_node("Reshape", ["x", "shape"], ["y"], name
           [("x", [2, 12])], [3, 8], [helper.make_tensor("shape", TensorProto.INT64, [2], [3, -1])])
 )PY";
 
-/// The test models, written once per process into a temporary folder
-/// (removed at exit) by /usr/bin/python3.
-class model_folder {
-public:
-  model_folder() {
-    char pattern[] = "/tmp/onnx_import_test.XXXXXX";
-    if (!mkdtemp(pattern)) {
-      error_ = "cannot create a temporary folder";
-      return;
-    }
-    path_ = pattern;
-    std::ofstream(path_ + "/models.py") << models_script;
-    auto command = fmt::format("/usr/bin/python3 {0}/models.py {0} > {0}/python.log 2>&1", path_);
-    int status = std::system(command.c_str());
-    if (status != 0) {
-      status = WIFEXITED(status) ? WEXITSTATUS(status) : status;
-      std::ifstream log(path_ + "/python.log");
-      std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-      if (text.size() > 3000)
-        text = "..." + text.substr(text.size() - 3000);
-      error_ = fmt::format("generating the test models with /usr/bin/python3 (torch, torchvision and "
-                           "onnx; apps/setup.sh installs python3-torch python3-torchvision "
-                           "python3-onnx) failed with exit status {}:\n{}", status, text);
-    }
-  }
-  ~model_folder() {
-    if (!path_.empty())
-      std::filesystem::remove_all(path_);
-  }
-
-  /// The path of a generated file; fails the test when python failed.
-  std::string file(const std::string& name) const {
-    if (!error_.empty())
-      BOOST_FAIL(error_);
-    return path_ + "/" + name;
-  }
-
-private:
-  std::string path_;
-  std::string error_;
-};
-
 std::string model_file(const std::string& name) {
-  static model_folder folder;
+  static testing::python_models folder(models_script, "onnx_import_test");
   return folder.file(name);
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  BOOST_REQUIRE_MESSAGE(in, "cannot open " << path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-values read_floats(const std::string& path) {
-  auto bytes = read_bytes(path);
-  values result(bytes.size() / sizeof(float));
-  std::memcpy(result.data(), bytes.data(), result.size() * sizeof(float));
-  return result;
 }
 
 std::map<std::string, int> op_counts(const graph& g) {

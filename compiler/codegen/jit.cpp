@@ -10,11 +10,13 @@
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -177,6 +179,19 @@ void jit_module::add(const std::vector<lowered_func>& funcs) {
     impl_->names.insert(func.name);
 }
 
+void jit_module::add_object(const std::string& object, const std::vector<std::string>& names) {
+  for (auto& name : names)
+    if (impl_->names.count(name))
+      throw compile_error(fmt::format("jit: a function named '{}' is already compiled", name));
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "artifact");
+  if (auto parsed = llvm::object::ObjectFile::createObjectFile(buffer->getMemBufferRef()); !parsed)
+    throw compile_error("jit: not an object file: " + message(parsed.takeError()));
+  if (auto error = impl_->jit->addObjectFile(std::move(buffer)))
+    throw compile_error("jit: cannot add the object file: " + message(std::move(error)));
+  for (auto& name : names)
+    impl_->names.insert(name);
+}
+
 compiled_func jit_module::lookup(const std::string& name) {
   if (!impl_->names.count(name))
     throw compile_error(fmt::format("jit: no compiled function named '{}'", name));
@@ -200,6 +215,43 @@ void emit_object_file(const std::vector<lowered_func>& funcs, const std::string&
   out.write(object.data(), static_cast<std::streamsize>(object.size()));
   if (!out)
     throw compile_error(fmt::format("cannot write the object file '{}'", path));
+}
+
+std::string object_code(const std::vector<lowered_func>& funcs) {
+  return emit_native(funcs, llvm::CGFT_ObjectFile);
+}
+
+std::string host_target() {
+  auto builder = host_machine(true);
+  auto machine = target_machine(builder);
+  return machine->getTargetTriple().str() + " " + machine->getTargetCPU().str() + " "
+         + machine->getTargetFeatureString().str();
+}
+
+std::vector<std::string> missing_features(const std::string& target) {
+  auto features_of = [](const std::string& description) {
+    std::unordered_set<std::string> enabled;
+    auto space = description.rfind(' ');
+    std::string list = space == std::string::npos ? description : description.substr(space + 1);
+    size_t start = 0;
+    while (start < list.size()) {
+      auto comma = list.find(',', start);
+      if (comma == std::string::npos)
+        comma = list.size();
+      auto feature = list.substr(start, comma - start);
+      if (!feature.empty() && feature[0] == '+')
+        enabled.insert(feature);
+      start = comma + 1;
+    }
+    return enabled;
+  };
+  auto here = features_of(host_target());
+  std::vector<std::string> missing;
+  for (auto& feature : features_of(target))
+    if (!here.count(feature))
+      missing.push_back(feature);
+  std::sort(missing.begin(), missing.end());
+  return missing;
 }
 
 std::string optimized_ir(const std::vector<lowered_func>& funcs) {

@@ -31,6 +31,12 @@ public:
   void add(const std::vector<lowered_func>& funcs);
   void add(const lowered_func& func) { add(std::vector<lowered_func>{func}); }
 
+  /// Links native object code (from object_code(), for this host) and
+  /// makes the functions `names` it defines callable: nothing is compiled.
+  /// Throws compile_error when a name is already taken or the bytes are not
+  /// an object file; unresolved symbols surface at lookup().
+  void add_object(const std::string& object, const std::vector<std::string>& names);
+
   /// The compiled function `name`; throws compile_error when there is none.
   compiled_func lookup(const std::string& name);
 
@@ -45,6 +51,17 @@ private:
 /// Writes `funcs` as a native object file (host CPU) to `path`. The object
 /// needs troupe_parallel_for (thread_pool.hpp), libm and aligned_alloc/free.
 void emit_object_file(const std::vector<lowered_func>& funcs, const std::string& path);
+
+/// The native object code of `funcs` (what emit_object_file writes), as bytes.
+std::string object_code(const std::vector<lowered_func>& funcs);
+
+/// The host's target triple, CPU name and features ("+avx2,-avx512f,..."),
+/// space-separated: what object code compiled here assumes of the CPU.
+std::string host_target();
+
+/// The features `target` (a host_target() string) requires that this host
+/// lacks, e.g. "+avx512f"; empty when code compiled for it runs here.
+std::vector<std::string> missing_features(const std::string& target);
 
 /// The optimized LLVM IR of `funcs`, as text: for debugging and tests.
 std::string optimized_ir(const std::vector<lowered_func>& funcs);

@@ -1,10 +1,11 @@
 // Lowering: schedules become loop programs that compute the same values
-// as the default schedule (checked with the interpreter), guards appear
+// as the default schedule (interpreted and compiled), guards appear
 // only where a split leaves a remainder, and illegal schedules are refused
 // with errors that name the stage and the loop.
 #define BOOST_TEST_MODULE lowering
 #include <boost/test/unit_test.hpp>
 
+#include "compiler/codegen/jit.hpp"
 #include "compiler/ir/compile_error.hpp"
 #include "compiler/ir/interpreter.hpp"
 #include "compiler/ir/printer.hpp"
@@ -47,23 +48,32 @@ struct matmul_case {
       }
     return out;
   }
-  std::vector<float> run(const schedule& s) const {
+  /// Interpreted, or compiled to native code.
+  std::vector<float> run(const schedule& s, bool compiled) const {
     auto x = random_values(static_cast<size_t>(m * k), 1);
     auto y = random_values(static_cast<size_t>(k * n), 2);
     std::vector<float> out(static_cast<size_t>(m * n), -7);
     auto func = lower(s, {a, b, c}, "matmul");
-    interpret(func, {x.data(), y.data(), out.data()});
+    if (compiled) {
+      jit_module jit;
+      void* args[] = {x.data(), y.data(), out.data()};
+      jit.compile(func)(args);
+    } else {
+      interpret(func, {x.data(), y.data(), out.data()});
+    }
     return out;
   }
   void check(const schedule& s) const {
     auto x = random_values(static_cast<size_t>(m * k), 1);
     auto y = random_values(static_cast<size_t>(k * n), 2);
     auto expected = reference(x, y);
-    auto actual = run(s);
-    for (size_t i = 0; i < expected.size(); ++i)
-      if (std::abs(actual[i] - expected[i]) > 1e-4f)
-        BOOST_FAIL("element " << i << ": " << actual[i] << " != " << expected[i] << " in\n"
-                              << print(lower(s, {a, b, c}, "matmul")));
+    for (bool compiled : {false, true}) {
+      auto actual = run(s, compiled);
+      for (size_t i = 0; i < expected.size(); ++i)
+        if (std::abs(actual[i] - expected[i]) > 1e-4f)
+          BOOST_FAIL((compiled ? "compiled" : "interpreted") << " element " << i << ": " << actual[i]
+                     << " != " << expected[i] << " in\n" << print(lower(s, {a, b, c}, "matmul")));
+    }
   }
 };
 
@@ -213,6 +223,9 @@ BOOST_AUTO_TEST_CASE(random_schedules_compute_what_the_default_schedule_computes
             s.unroll(target, var);
       }
     }
+    auto& outer = s.at(mm.c).leaf_vars.front();
+    if (rng() % 3 == 0 && !is_reduction_loop(s.at(mm.c), outer))
+      s.parallel(mm.c, outer);
     BOOST_TEST_CONTEXT("trial " << trial << " " << mm.m << "x" << mm.n << "x" << mm.k) {
       mm.check(s);
     }

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--backend", opts.backend,
                  "serve --path with this backend instead of a built-in model: noop, xgboost, "
-                 "torchscript");
+                 "torchscript, compiled");
   app.add_option("--path", opts.path, "the model file --backend opens");
   app.add_option("--input-kind", opts.input_kind,
                  "with --backend: the input kind announced (doubles, floats, ints; strings or "

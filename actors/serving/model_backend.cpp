@@ -98,6 +98,8 @@ caf::expected<backend_ptr> open_backend(const model_spec& spec) {
       known += (known.empty() ? "" : ", ") + name;
     std::string hint = spec.backend == "torchscript"
                          ? " (link troupe_serving_torch for TorchScript models)"
+                       : spec.backend == "compiled"
+                         ? " (link troupe_serving_compiled for compiled models)"
                          : "";
     return make_error(errc::invalid_argument, "model '" + spec.id() + "': unknown backend '"
                                                 + spec.backend + "'; known: " + known + hint);

@@ -57,7 +57,8 @@ std::vector<float> dense_floats(const query_inputs& batch, uint64_t length);
 
 /// Opens the model that `spec` names with the backend spec.backend, which
 /// must be registered: "noop" and "xgboost" always are; "torchscript" is
-/// when the program links troupe_serving_torch. An unknown backend gives
+/// when the program links troupe_serving_torch, "compiled" when it links
+/// troupe_serving_compiled. An unknown backend gives
 /// errc::invalid_argument naming it and the known ones; a missing model
 /// file gives errc::not_found naming the path.
 caf::expected<backend_ptr> open_backend(const model_spec& spec);

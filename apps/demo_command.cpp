@@ -1,17 +1,20 @@
 // troupe demo: a local cluster of three node processes on loopback, typed
 // messages across them from a client actor, a chunked tensor upload, and a
 // node killed with SIGKILL and seen down by the others, DDP training of a
-// digits MLP, and the digits models served over REST.
+// digits MLP (compiled to native code by `troupe compile`), and the digits
+// models served over REST.
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/core.h>
 
 #include "actors/common/echo_load.hpp"
 #include "apps/command.hpp"
+#include "apps/compile_command.hpp"
 #include "apps/demo_serving.hpp"
 #include "messages/echo_protocol.hpp"
 #include "messages/errors.hpp"
@@ -62,7 +65,9 @@ bool has_member(const member_list& members, const std::string& name) {
 
 // Step 7: `troupe train --nproc 2` runs the DDP digits example on the
 // training split that troupe-make-models writes (from Debian's
-// python3-sklearn), and saves the trained MLP as TorchScript for step 8.
+// python3-sklearn), and saves the trained MLP as TorchScript and as ONNX;
+// `troupe compile` (called in process) turns the ONNX model into native
+// code. Step 8 serves both.
 caf::error train_digits(const std::string& dir, const demo_options& options) {
   std::cout << "[7/8] training an MLP on the digits data set with DDP over 2 ranks\n";
   auto apps = std::filesystem::path{self_executable()}.parent_path();
@@ -82,14 +87,16 @@ caf::error train_digits(const std::string& dir, const demo_options& options) {
   auto run = child_process::spawn({self_executable(), "train", "--nproc", "2", "--", trainer,
                                    "--data", csv, "--epochs",
                                    std::to_string(options.train_epochs), "--save-torchscript",
-                                   dir + "/digits_ddp_mlp.pt"},
+                                   dir + "/digits_ddp_mlp.pt", "--save-onnx",
+                                   dir + "/digits_ddp_mlp.onnx"},
                                   train_log);
   if (!run)
     return run.error();
   auto status = run->wait_for(300s);
   std::ifstream in{train_log};
   double accuracy = 0;
-  for (std::string line; std::getline(in, line);) {
+  std::string line;
+  while (std::getline(in, line)) {
     if (line.rfind("epoch ", 0) == 0 || line.rfind("final ", 0) == 0)
       std::cout << "      " << line << "\n";
     if (line.rfind("final accuracy ", 0) == 0)
@@ -100,6 +107,13 @@ caf::error train_digits(const std::string& dir, const demo_options& options) {
   if (accuracy < 0.9)
     return make_error(errc::invalid_argument,
                       "held-out accuracy " + std::to_string(accuracy) + " is below 0.9");
+  std::cout << "      troupe compile digits_ddp_mlp.onnx -o digits_ddp_mlp.troupe\n";
+  std::ostringstream out, err;
+  auto rc = compile_model({dir + "/digits_ddp_mlp.onnx", dir + "/digits_ddp_mlp.troupe"}, out, err);
+  for (std::istringstream lines{out.str()}; std::getline(lines, line);)
+    std::cout << "        " << line << "\n";
+  if (rc != exit_ok)
+    return make_error(errc::invalid_argument, err.str());
   return caf::none;
 }
 

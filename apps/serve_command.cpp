@@ -194,7 +194,7 @@ command_runner add_serve_command(CLI::App& app) {
   auto m = serve->add_subcommand("add-model", "Add a model version and make it current");
   m->add_option("--name", model->name, "model name")->required();
   m->add_option("--version", model->version, "version number")->capture_default_str();
-  m->add_option("--backend", model->backend, "noop|xgboost|torchscript|container")
+  m->add_option("--backend", model->backend, "noop|xgboost|torchscript|compiled|container")
     ->capture_default_str();
   m->add_option("--path", model->path,
                 "model file; for 'container', the container's command line "

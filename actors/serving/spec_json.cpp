@@ -11,7 +11,7 @@ namespace {
 using json = nlohmann::json;
 
 const char* const policies[] = {"single", "exp3", "exp4"};
-const char* const backends[] = {"noop", "xgboost", "torchscript", "container"};
+const char* const backends[] = {"noop", "xgboost", "torchscript", "compiled", "container"};
 
 caf::error bad(std::string what) {
   return make_error(errc::invalid_argument, std::move(what));
@@ -96,7 +96,7 @@ caf::error validate(const model_spec& spec) {
     return bad("model_version of model '" + spec.name + "' must be at least 1");
   if (!contains(backends, spec.backend))
     return bad("backend '" + spec.backend + "' of model '" + spec.name +
-               "' is none of noop, xgboost, torchscript, container");
+               "' is none of noop, xgboost, torchscript, compiled, container");
   if (spec.backend != "noop" && spec.path.empty())
     return bad("model '" + spec.name + "' needs a path (backend " + spec.backend + ")");
   if (spec.replicas == 0 || spec.replicas > max_replicas)

@@ -5,6 +5,8 @@
 // locally on whole batches. Both print the same loss curve:
 //   epoch E loss L accuracy A
 // Rank 0 (or the local run) prints; the last line is "final accuracy A".
+// Rank 0 may save the trained MLP as TorchScript (--save-torchscript) and as
+// ONNX (--save-onnx, for `troupe compile`), both taking raw pixels 0..16.
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +19,7 @@
 #include <caf/actor_system.hpp>
 #include <torch/script.h>
 #include <fmt/core.h>
+#include <onnx/onnx_pb.h>
 
 #include "actors/training/distributed_data_parallel.hpp"
 #include "messages/errors.hpp"
@@ -37,6 +40,8 @@ struct options {
   uint64_t seed = 7;
   std::string model = "mlp";
   std::string save_torchscript;  // rank 0 saves the trained MLP here
+  std::string save_onnx;         // ... and here, as ONNX
+  int64_t onnx_batch = 8;        // the ONNX model's fixed batch size
 };
 
 struct dataset {
@@ -135,6 +140,74 @@ caf::error save_script(Cnn&, const std::string&) {
   return make_error(errc::invalid_argument, "--save-torchscript supports --model mlp only");
 }
 
+// The trained MLP as an ONNX model (opset 13) with a fixed batch, for
+// `troupe compile`: the same computation as save_script, raw pixels in
+// (Mul by 1/16, then Gemm with transB=1 and Relu per layer), logits out.
+caf::error save_onnx(Mlp& mlp, int64_t batch, const std::string& path) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("troupe-digits-ddp");
+  model.add_opset_import()->set_version(13);
+  auto* g = model.mutable_graph();
+  g->set_name("troupe_digits_mlp");
+  auto add_value = [](onnx::ValueInfoProto* v, const std::string& name,
+                      std::vector<int64_t> shape) {
+    v->set_name(name);
+    auto* type = v->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+    for (auto d : shape)
+      type->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  auto add_initializer = [&](const std::string& name, const torch::Tensor& t) {
+    auto values = t.detach().to(torch::kFloat32).contiguous();
+    auto* init = g->add_initializer();
+    init->set_name(name);
+    init->set_data_type(onnx::TensorProto_DataType_FLOAT);
+    for (auto d : values.sizes())
+      init->add_dims(d);
+    auto* p = values.data_ptr<float>();
+    for (int64_t i = 0; i < values.numel(); ++i)
+      init->add_float_data(p[i]);
+  };
+  auto add_node = [&](const std::string& op, std::vector<std::string> inputs,
+                      const std::string& output) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(output);
+    for (auto& in : inputs)
+      n->add_input(in);
+    n->add_output(output);
+    return n;
+  };
+  add_value(g->add_input(), "pixels", {batch, 64});
+  add_initializer("scale", torch::full({1}, 0.0625f));
+  std::string h = add_node("Mul", {"pixels", "scale"}, "scaled")->output(0);
+  int n = 0;
+  for (auto* layer : {&mlp->fc1, &mlp->fc2, &mlp->fc3}) {
+    auto i = std::to_string(++n);
+    add_initializer("fc" + i + ".weight", (*layer)->weight);
+    add_initializer("fc" + i + ".bias", (*layer)->bias);
+    auto* gemm = add_node("Gemm", {h, "fc" + i + ".weight", "fc" + i + ".bias"},
+                          n < 3 ? "fc" + i : "logits");
+    auto* trans_b = gemm->add_attribute();
+    trans_b->set_name("transB");
+    trans_b->set_type(onnx::AttributeProto_AttributeType_INT);
+    trans_b->set_i(1);
+    h = gemm->output(0);
+    if (n < 3)
+      h = add_node("Relu", {h}, "relu" + i)->output(0);
+  }
+  add_value(g->add_output(), "logits", {batch, 10});
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !model.SerializeToOstream(&out))
+    return make_error(errc::io_failure, "cannot write the ONNX model '" + path + "'");
+  return caf::none;
+}
+
+caf::error save_onnx(Cnn&, int64_t, const std::string&) {
+  return make_error(errc::invalid_argument, "--save-onnx supports --model mlp only");
+}
+
 // A permutation of 0..n-1 that every rank computes alike.
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
   std::vector<int64_t> p(static_cast<size_t>(n));
@@ -226,6 +299,13 @@ int train(Model model, const options& o, const dataset& data,
     }
     std::cout << "saved TorchScript model " << o.save_torchscript << std::endl;
   }
+  if (rank == 0 && !o.save_onnx.empty()) {
+    if (auto err = save_onnx(model, o.onnx_batch, o.save_onnx)) {
+      std::cerr << "troupe-digits-ddp: " << describe(err) << "\n";
+      return 1;
+    }
+    std::cout << "saved ONNX model " << o.save_onnx << std::endl;
+  }
   return 0;
 }
 
@@ -253,6 +333,12 @@ int main(int argc, char** argv) {
   app.add_option("--save-torchscript", o.save_torchscript,
                  "rank 0 saves the trained MLP here as TorchScript (takes raw pixels 0..16), "
                  "for `troupe serve add-model --backend torchscript`");
+  app.add_option("--save-onnx", o.save_onnx,
+                 "rank 0 saves the trained MLP here as ONNX (opset 13, raw pixels 0..16 in, "
+                 "logits out), for `troupe compile`");
+  app.add_option("--onnx-batch", o.onnx_batch, "the batch size fixed in the ONNX model")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 4096));
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(1);
   auto data = load_csv(o.data);

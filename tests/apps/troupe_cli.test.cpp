@@ -25,7 +25,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(every_subcommand_has_help) {
-  for (auto sub : {"", "node ", "cluster ", "demo "}) {
+  for (auto sub : {"", "node ", "cluster ", "demo ", "compile "}) {
     auto r = run_troupe(std::string{sub} + "--help");
     BOOST_TEST(r.status == 0, sub);
     BOOST_TEST(contains(r.output, "Usage"), sub);
@@ -132,7 +132,9 @@ BOOST_AUTO_TEST_CASE(the_demo_runs_to_completion) {
   BOOST_TEST(contains(r.output, "answered by node b"), r.output);
   BOOST_TEST(contains(r.output, "checksum matches"), r.output);
   BOOST_TEST(contains(r.output, "final accuracy 0.9"), r.output);
-  BOOST_TEST(contains(r.output, "held-out digits over REST: accuracy 9"), r.output);
+  BOOST_TEST(contains(r.output, "wrote "), r.output);  // troupe compile's artifact
+  BOOST_TEST(contains(r.output, "over REST to the compiled MLP alone: accuracy 9"), r.output);
+  BOOST_TEST(contains(r.output, "over REST to the ensemble: accuracy 9"), r.output);
   BOOST_TEST(contains(r.output, "demo finished: all steps passed"), r.output);
 }
 

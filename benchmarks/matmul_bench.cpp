@@ -2,7 +2,8 @@
 // in the same process, same inputs, interleaved repeats, 1 or 2 threads.
 // Prints a table and one JSON object on the last line.
 //
-//   matmul_bench --sizes 512,1024,2048 --threads 1 [--tile-m 6 --tile-n 32 --unroll-k 4]
+//   matmul_bench --sizes 512,1024,2048 --threads 1 [--tile-m 8 --tile-n 32 --unroll-k 4]
+//                [--tensorize --block-k 256]
 #include "compiler/codegen/jit.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/lower/lower.hpp"
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("--tile-n", config.tile_n, "columns of the register tile");
   app.add_option("--unroll-k", config.unroll_k, "reduction steps unrolled");
   app.add_flag("!--rows-outer", config.columns_outer, "iterate row tiles outside column panels");
+  app.add_flag("--tensorize", config.tensorize, "tensorize the tile with the AVX-512 gemm kernel");
+  app.add_option("--block-k", config.block_k, "reduction block of the tensorized kernel (0: K)");
   CLI11_PARSE(app, argc, argv);
 
   // OpenBLAS picks its kernels from the CPU id at load time and does not

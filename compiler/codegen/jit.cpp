@@ -1,5 +1,7 @@
 #include "compiler/codegen/jit.hpp"
 
+#include "compiler/codegen/microkernels.hpp"
+
 #include "compiler/codegen/llvm_codegen.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/ir/compile_error.hpp"
@@ -150,6 +152,9 @@ struct jit_module::impl {
     runtime[jit->mangleAndIntern("logf")] = symbol(static_cast<float (*)(float)>(&::logf));
     runtime[jit->mangleAndIntern("aligned_alloc")] = symbol(&::aligned_alloc);
     runtime[jit->mangleAndIntern("free")] = symbol(&::free);
+    for (auto& [name, address] : microkernel_symbols())
+      runtime[jit->mangleAndIntern(name)] =
+          llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(address), flags);
     if (auto error = dylib.define(llvm::orc::absoluteSymbols(std::move(runtime))))
       throw compile_error("LLVM JIT: cannot define the runtime symbols: "
                           + message(std::move(error)));

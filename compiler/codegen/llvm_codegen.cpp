@@ -450,6 +450,7 @@ private:
       case stmt_op::store: emit_store(*s); return;
       case stmt_op::allocate: emit_allocate(*s); return;
       case stmt_op::if_then_else: emit_if(*s); return;
+      case stmt_op::call_extern: emit_call_extern(*s); return;
       case stmt_op::for_loop:
         switch (s->kind) {
           case loop_kind::serial:
@@ -461,6 +462,28 @@ private:
         }
     }
     throw compile_error("unknown statement");
+  }
+
+  // A native kernel (tensorized region): void callee(ptr..., i64...).
+  void emit_call_extern(const stmt_node& s) {
+    if (lanes_ > 1)
+      throw compile_error(fmt::format("'{}' (a native kernel) cannot be called inside a "
+                                      "vectorized loop", s.callee));
+    std::vector<llvm::Type*> params;
+    std::vector<Value*> args;
+    for (size_t i = 0; i < s.call_buffers.size(); ++i) {
+      auto& buf = s.call_buffers[i];
+      Value* base = buffer_pointer(buf);
+      args.push_back(builder_.CreateInBoundsGEP(memory_type(buf->type), base, emit(s.call_offsets[i])));
+      params.push_back(args.back()->getType());
+    }
+    for (auto& scalar : s.call_scalars) {
+      args.push_back(emit(scalar));
+      params.push_back(args.back()->getType());
+    }
+    auto* type = llvm::FunctionType::get(builder_.getVoidTy(), params, false);
+    auto callee = module_.getOrInsertFunction(s.callee, type);
+    builder_.CreateCall(callee, args);
   }
 
   void emit_store(const stmt_node& s) {

@@ -110,6 +110,13 @@ void references::add(const stmt& s) {
   add(s->condition);
   if (s->target && seen_.insert(s->target.get()).second)
     buffers.push_back(s->target.get());
+  for (auto& b : s->call_buffers)
+    if (seen_.insert(b.get()).second)
+      buffers.push_back(b.get());
+  for (auto& e : s->call_offsets)
+    add(e);
+  for (auto& e : s->call_scalars)
+    add(e);
   for (auto& child : s->body)
     add(child);
 }

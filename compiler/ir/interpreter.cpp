@@ -155,6 +155,9 @@ public:
         buffers_.erase(s->target.get());
         break;
       }
+      case stmt_op::call_extern:
+        throw compile_error(fmt::format("interpreter: '{}' is a native kernel (a tensorized "
+                                        "region); compile the function to run it", s->callee));
       case stmt_op::if_then_else:
         if (eval(s->condition).i)
           run(s->body[0]);

@@ -53,6 +53,16 @@ void print_stmt(std::ostringstream& out, const stmt& s, int depth) {
           << s->target->elements << "]\n";
       print_stmt(out, s->body[0], depth);
       break;
+    case stmt_op::call_extern: {
+      out << pad << s->callee << "(";
+      for (size_t i = 0; i < s->call_buffers.size(); ++i)
+        out << (i ? ", " : "") << "&" << s->call_buffers[i]->name << "[" << print(s->call_offsets[i])
+            << "]";
+      for (size_t i = 0; i < s->call_scalars.size(); ++i)
+        out << ", " << print(s->call_scalars[i]);
+      out << ")\n";
+      break;
+    }
     case stmt_op::if_then_else:
       out << pad << "if (" << print(s->condition) << ") {\n";
       print_stmt(out, s->body[0], depth + 1);

@@ -201,6 +201,14 @@ stmt simplify_stmt(const stmt& s, var_ranges& ranges, const var_map& replacement
       auto body = simplify_stmt(s->body[0], ranges, replacements);
       return body ? allocate(s->target, body) : nullptr;
     }
+    case stmt_op::call_extern: {
+      std::vector<expr> offsets, scalars;
+      for (auto& e : s->call_offsets)
+        offsets.push_back(simple(e));
+      for (auto& e : s->call_scalars)
+        scalars.push_back(simple(e));
+      return call_extern(s->callee, s->call_buffers, offsets, scalars);
+    }
     case stmt_op::if_then_else: {
       auto condition = simple(s->condition);
       if (condition->op == expr_op::bool_imm) {

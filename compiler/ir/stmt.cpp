@@ -100,3 +100,26 @@ stmt if_then_else(expr condition, stmt then_case, stmt else_case) {
 }
 
 } // namespace troupe::compiler
+
+namespace troupe::compiler {
+
+stmt call_extern(std::string callee, std::vector<buffer> buffers, std::vector<expr> offsets,
+                 std::vector<expr> scalars) {
+  if (callee.empty() || buffers.size() != offsets.size())
+    throw compile_error("call_extern needs a name and one offset per buffer");
+  for (auto& e : offsets)
+    if (!e || e->type != dtype::i64)
+      throw compile_error(fmt::format("call of '{}': offsets must be integers", callee));
+  for (auto& e : scalars)
+    if (!e || e->type != dtype::i64)
+      throw compile_error(fmt::format("call of '{}': scalar arguments must be integers", callee));
+  auto result = std::make_shared<stmt_node>();
+  result->op = stmt_op::call_extern;
+  result->callee = std::move(callee);
+  result->call_buffers = std::move(buffers);
+  result->call_offsets = std::move(offsets);
+  result->call_scalars = std::move(scalars);
+  return result;
+}
+
+} // namespace troupe::compiler

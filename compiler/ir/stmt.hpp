@@ -7,7 +7,7 @@
 
 namespace troupe::compiler {
 
-enum class stmt_op : uint8_t { for_loop, store, seq, allocate, if_then_else };
+enum class stmt_op : uint8_t { for_loop, store, seq, allocate, if_then_else, call_extern };
 
 /// How a loop runs. `vectorized` loops have a constant extent and become
 /// SIMD code; `parallel` loops are split over the runtime's thread pool;
@@ -34,6 +34,12 @@ struct stmt_node {
   expr condition;
   /// seq: the statements in order; for_loop / allocate: body[0].
   std::vector<stmt> body;
+  // call_extern: callee(&call_buffers[0][call_offsets[0]], ..., call_scalars...)
+  // A native kernel (a tensorized region): pointers first, then i64 values.
+  std::string callee;
+  std::vector<buffer> call_buffers;
+  std::vector<expr> call_offsets;
+  std::vector<expr> call_scalars;
 };
 
 stmt for_loop(expr loop_var, expr min, expr extent, loop_kind kind, stmt body);
@@ -42,6 +48,10 @@ stmt seq(std::vector<stmt> statements);
 /// Declares `local` (uninitialized) for the duration of `body`.
 stmt allocate(buffer local, stmt body);
 stmt if_then_else(expr condition, stmt then_case, stmt else_case = nullptr);
+/// A call of the native kernel `callee` with a pointer into each buffer (at
+/// the element offset) and then the i64 scalars.
+stmt call_extern(std::string callee, std::vector<buffer> buffers, std::vector<expr> offsets,
+                 std::vector<expr> scalars);
 
 /// A function ready for code generation: `void name(void** args)` where
 /// args[i] points to the data of params[i].

@@ -5,6 +5,7 @@
 #include "compiler/ir/mutate.hpp"
 #include "compiler/ir/simplify.hpp"
 #include "compiler/lower/region.hpp"
+#include "compiler/lower/tensorize.hpp"
 
 #include <fmt/format.h>
 
@@ -254,18 +255,59 @@ private:
       auto& leaf = st.leaf_vars[i];
       return for_loop(leaf, int_imm(0), int_imm(extents.at(leaf.get())), kind_of(leaf), inner);
     };
-    // The init nest: the data-parallel loops at and below the first
-    // reduction loop, around the identity store.
-    auto init_nest = [&]() {
+    // A tensorized region: the loops from the tensorize loop inward become
+    // one kernel call.
+    size_t tensorize_at = leaves;
+    stmt kernel_call;
+    if (st.intrinsic) {
+      auto found = std::find(st.leaf_vars.begin(), st.leaf_vars.end(), st.tensorize_var);
+      if (found == st.leaf_vars.end())
+        throw compile_error(fmt::format("tensorize: '{}' is no longer a loop of '{}' (split or "
+                                        "fused after tensorize)", st.tensorize_var->name,
+                                        st.handle->name));
+      for (auto& r : st.relations)
+        if (r.is_split && extents.at(r.split.parent.get()) % r.split.factor != 0)
+          throw compile_error(fmt::format("tensorize of '{}': the split of '{}' by {} leaves a "
+                                          "remainder, which the kernel cannot guard",
+                                          st.handle->name, r.split.parent->name, r.split.factor));
+      tensorize_at = static_cast<size_t>(found - st.leaf_vars.begin());
+      tensorize_region region;
+      region.stage_name = st.handle->name;
+      region.intrinsic = st.intrinsic.get();
+      for (size_t i = tensorize_at; i < leaves; ++i) {
+        region.loops.push_back(st.leaf_vars[i]);
+        region.extents.push_back(extents.at(st.leaf_vars[i].get()));
+        region.is_reduction.push_back(is_reduction_loop(st, st.leaf_vars[i]));
+      }
+      region.body = body;
+      region.output = st.handle;
+      region.output_indices = index;
+      region.locate = [&](const tensor& t, const std::vector<expr>& indices) {
+        auto found_buffer = buffers_.find(t.get());
+        if (found_buffer == buffers_.end())
+          throw compile_error(fmt::format("tensorize of '{}': '{}' has no buffer here",
+                                          st.handle->name, t->name));
+        return std::make_pair(found_buffer->second.data, flat_index(found_buffer->second, indices));
+      };
+      kernel_call = tensorize(region);
+    }
+    // The init nest: the data-parallel loops at and below `from`, around
+    // the identity store.
+    auto init_nest = [&](size_t from) {
       stmt s = init;
-      for (size_t i = leaves; i-- > first_reduction;)
+      for (size_t i = leaves; i-- > from;)
         if (!(is_reduction_loop(st, st.leaf_vars[i])))
           s = loop(i, s);
       return s;
     };
     std::function<stmt(size_t, bool)> nest = [&](size_t i, bool init_placed) -> stmt {
+      if (kernel_call && i == tensorize_at) {
+        if (init && !init_placed)  // the first reduction loop is inside the region
+          return seq({init_nest(tensorize_at), kernel_call});
+        return kernel_call;
+      }
       if (init && !init_placed && i == first_reduction)
-        return seq({init_nest(), nest(i, true)});
+        return seq({init_nest(first_reduction), nest(i, true)});
       if (i == leaves)
         return core;
       stmt inner = nest(i + 1, init_placed);

@@ -221,6 +221,19 @@ bool schedule::reads_effectively(const expr& e, const tensor_node* t) const {
   return false;
 }
 
+void schedule::tensorize(const tensor& t, const expr& var, const tensor_intrinsic& intrinsic) {
+  auto& s = mutable_stage(t, "tensorize");
+  leaf_position(s, var, "tensorize");
+  if (!intrinsic.declaration || intrinsic.declaration->kind != tensor_kind::compute)
+    throw compile_error(fmt::format("tensorize in stage '{}': intrinsic '{}' has no declaration",
+                                    t->name, intrinsic.name));
+  if (intrinsic.symbol.empty())
+    throw compile_error(fmt::format("tensorize in stage '{}': intrinsic '{}' names no kernel",
+                                    t->name, intrinsic.name));
+  s.tensorize_var = var;
+  s.intrinsic = std::make_shared<const tensor_intrinsic>(intrinsic);
+}
+
 std::vector<const stage*> schedule::consumers(const tensor& t) const {
   std::vector<const stage*> result;
   for (auto& s : stages_)

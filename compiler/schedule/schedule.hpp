@@ -7,6 +7,7 @@
 #pragma once
 
 #include "compiler/ir/stmt.hpp"
+#include "compiler/schedule/tensor_intrinsic.hpp"
 #include "compiler/te/tensor.hpp"
 
 #include <map>
@@ -46,6 +47,9 @@ struct stage {
   std::map<const expr_node*, loop_kind> annotations;
   /// Variables derived from reduction axes.
   std::map<const expr_node*, bool> is_reduction;
+  /// tensorize: the loops from `tensorize_var` inward become `intrinsic`.
+  expr tensorize_var;
+  std::shared_ptr<const tensor_intrinsic> intrinsic;
   attach_kind attach = attach_kind::root;
   tensor attach_stage;  ///< the consumer's handle, for attach_kind::at
   expr attach_var;      ///< the consumer's loop
@@ -72,6 +76,10 @@ public:
   void vectorize(const tensor& t, const expr& var);
   void parallel(const tensor& t, const expr& var);
   void unroll(const tensor& t, const expr& var);
+  /// The loops of `t` from `var` inward are computed by `intrinsic`'s
+  /// kernel. Whether they match its declaration is checked when lowering
+  /// (a compile_error names what differs).
+  void tensorize(const tensor& t, const expr& var, const tensor_intrinsic& intrinsic);
 
   // -- placement ---------------------------------------------------------
 

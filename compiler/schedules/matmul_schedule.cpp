@@ -37,6 +37,20 @@ matmul_kernel make_matmul(int64_t m, int64_t n, int64_t k, const matmul_config& 
     s.parallel(packed, p_axes[0].var);
   s.vectorize(packed, p_axes[2].var);
 
+  if (config.tensorize) {
+    int64_t kb = config.block_k > 0 ? config.block_k : k;
+    if (k % kb != 0 || m % config.tile_m != 0)
+      throw compile_error(fmt::format("matmul schedule: a tensorized kernel needs tile_m | M and "
+                                      "block_k | K (M = {}, K = {})", m, k));
+    auto tiles = s.tile(c, c->axes[0].var, c->axes[1].var, config.tile_m, nr);
+    auto [ko, ki] = s.split(c, r.var, kb);
+    // j.o, i.o, k.o outside; the kernel's i.i, j.i, k.i inside.
+    s.reorder(c, {tiles[1], tiles[0], ko, tiles[2], tiles[3], ki});
+    s.tensorize(c, tiles[2], gemm_accumulate_intrinsic(config.tile_m, nr, kb));
+    if (config.parallel)
+      s.parallel(c, tiles[1]);
+    return kernel;
+  }
   auto local = s.cache_write(c);
   auto tiles = s.tile(c, c->axes[0].var, c->axes[1].var, config.tile_m, nr);
   // tiles: i.o, j.o, i.i, j.i

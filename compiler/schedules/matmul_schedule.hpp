@@ -15,6 +15,11 @@ struct matmul_config {
   int64_t unroll_k = 4;   ///< reduction steps unrolled inside the micro-kernel
   bool columns_outer = true;  ///< iterate column panels outside row tiles (B panel stays in L2)
   bool parallel = true;
+  /// Tensorize the register tile with the AVX-512 gemm kernel
+  /// (gemm_accumulate_intrinsic) instead of generating it.
+  bool tensorize = false;
+  /// Reduction block of the tensorized kernel (0: all of K).
+  int64_t block_k = 0;
 };
 
 struct matmul_kernel {

@@ -10,6 +10,7 @@
 #include "compiler/ir/interpreter.hpp"
 #include "compiler/ir/printer.hpp"
 #include "compiler/lower/lower.hpp"
+#include "compiler/schedules/matmul_schedule.hpp"
 
 #include <random>
 
@@ -230,4 +231,111 @@ BOOST_AUTO_TEST_CASE(random_schedules_compute_what_the_default_schedule_computes
       mm.check(s);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_tensorized_matmul_calls_the_kernel_and_computes_the_product) {
+  for (int64_t block : {0, 4}) {
+    matmul_case mm(16, 64, 12);
+    schedule s({mm.c});
+    auto tiles = s.tile(mm.c, mm.c->axes[0].var, mm.c->axes[1].var, 8, 32);
+    auto r = reduction_axes(mm.c)[0].var;
+    if (block == 0) {
+      s.reorder(mm.c, {tiles[0], tiles[1], tiles[2], tiles[3], r});
+      s.tensorize(mm.c, tiles[2], gemm_accumulate_intrinsic(8, 32, 12));
+    } else {
+      // Reduction blocks outside the kernel: the initialization stays above them.
+      auto [ko, ki] = s.split(mm.c, r, block);
+      s.reorder(mm.c, {tiles[0], tiles[1], ko, tiles[2], tiles[3], ki});
+      s.tensorize(mm.c, tiles[2], gemm_accumulate_intrinsic(8, 32, block));
+    }
+    auto text = print(lower(s, {mm.a, mm.b, mm.c}, "matmul"));
+    BOOST_TEST(text.find("troupe_gemm_accumulate_f32(&C[") != std::string::npos, text);
+    auto x = random_values(static_cast<size_t>(16 * 12), 1);
+    auto y = random_values(static_cast<size_t>(12 * 64), 2);
+    auto expected = mm.reference(x, y);
+    auto actual = mm.run(s, true);
+    for (size_t i = 0; i < expected.size(); ++i)
+      BOOST_REQUIRE_SMALL(actual[i] - expected[i], 1e-4f);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_tensorized_matmul_schedule_with_packed_panels_is_correct) {
+  matmul_config config;
+  config.tensorize = true;
+  config.block_k = 16;
+  auto kernel = make_matmul(32, 64, 48, config);
+  auto func = lower(*kernel.sched, kernel.args(), "packed");
+  std::vector<float> a = random_values(32 * 48, 3), b = random_values(48 * 64, 4), c(32 * 64, -1);
+  jit_module jit;
+  void* args[] = {a.data(), b.data(), c.data()};
+  jit.compile(func)(args);
+  for (int64_t i = 0; i < 32; ++i)
+    for (int64_t j = 0; j < 64; ++j) {
+      float expected = 0;
+      for (int64_t k = 0; k < 48; ++k)
+        expected += a[static_cast<size_t>(i * 48 + k)] * b[static_cast<size_t>(k * 64 + j)];
+      BOOST_REQUIRE_SMALL(c[static_cast<size_t>(i * 64 + j)] - expected, 1e-4f);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_tensorize_that_does_not_match_is_refused_with_what_differs) {
+  auto message_of = [](auto&& action) {
+    try {
+      action();
+    } catch (const compile_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  matmul_case mm(16, 64, 12);
+  {
+    schedule s({mm.c});
+    auto tiles = s.tile(mm.c, mm.c->axes[0].var, mm.c->axes[1].var, 4, 32);
+    s.tensorize(mm.c, tiles[2], gemm_accumulate_intrinsic(8, 32, 12));
+    auto message = message_of([&] { lower(s, {mm.a, mm.b, mm.c}, "f"); });
+    BOOST_TEST(message.find("does not match axis") != std::string::npos, message);
+  }
+  {
+    // An elementwise stage is not a matrix product.
+    auto x = placeholder({8, 32}, "X");
+    auto y = compute({8, 32}, [&](const std::vector<expr>& i) { return read(x, i) + float_imm(1); },
+                     "Y");
+    schedule s({y});
+    auto r = reduce_axis(1, "unused");
+    (void)r;
+    s.tensorize(y, y->axes[0].var, gemm_accumulate_intrinsic(8, 32, 1));
+    auto message = message_of([&] { lower(s, {x, y}, "f"); });
+    BOOST_TEST(message.find("tensorize of stage 'Y'") != std::string::npos, message);
+  }
+  {
+    // Reading A transposed: the kernel's strides cannot express it.
+    auto a = placeholder({12, 8}, "At");
+    auto b = placeholder({12, 32}, "B");
+    auto k = reduce_axis(12, "k");
+    auto c = compute({8, 32}, [&](const std::vector<expr>& i) {
+      return sum(read(a, {k.var, i[0]}) * read(b, {k.var, i[1]}), {k});
+    }, "Ct");
+    schedule s({c});
+    s.tensorize(c, c->axes[0].var, gemm_accumulate_intrinsic(8, 32, 12));
+    auto func = lower(s, {a, b, c}, "transposed");  // strides (1, 8): legal for the kernel
+    std::vector<float> av = random_values(12 * 8, 5), bv = random_values(12 * 32, 6), cv(8 * 32);
+    jit_module jit;
+    void* args[] = {av.data(), bv.data(), cv.data()};
+    jit.compile(func)(args);
+    float expected = 0;
+    for (int r = 0; r < 12; ++r)
+      expected += av[static_cast<size_t>(r * 8 + 3)] * bv[static_cast<size_t>(r * 32 + 5)];
+    BOOST_REQUIRE_SMALL(cv[3 * 32 + 5] - expected, 1e-4f);
+  }
+  {
+    schedule s({mm.c});
+    auto [io, ii] = s.split(mm.c, mm.c->axes[0].var, 3);  // 16 = 5*3 + 1: a remainder
+    (void)io;
+    s.tensorize(mm.c, ii, gemm_accumulate_intrinsic(3, 64, 12));
+    auto message = message_of([&] { lower(s, {mm.a, mm.b, mm.c}, "f"); });
+    BOOST_TEST(message.find("remainder") != std::string::npos, message);
+  }
+  schedule s({mm.c});
+  BOOST_TEST(message_of([&] { s.tensorize(mm.c, make_var("z"), gemm_accumulate_intrinsic(8, 32, 12)); })
+                 .find("'z' is not a loop of stage 'C'") != std::string::npos);
 }

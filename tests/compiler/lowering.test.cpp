@@ -339,3 +339,24 @@ BOOST_AUTO_TEST_CASE(a_tensorize_that_does_not_match_is_refused_with_what_differ
   BOOST_TEST(message_of([&] { s.tensorize(mm.c, make_var("z"), gemm_accumulate_intrinsic(8, 32, 12)); })
                  .find("'z' is not a loop of stage 'C'") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(cache_read_copies_an_input_tile_next_to_its_reader) {
+  matmul_case mm(16, 32, 8);
+  schedule s({mm.c});
+  auto copy = s.cache_read(mm.a, {mm.c});
+  auto [io, ii] = s.split(mm.c, mm.c->axes[0].var, 4);
+  (void)ii;
+  s.compute_at(copy, mm.c, io);  // only the 4 rows of A this row block reads
+  auto text = print(lower(s, {mm.a, mm.b, mm.c}, "matmul"));
+  BOOST_TEST(text.find("allocate A.shared[f32 * 32]") != std::string::npos, text);
+  mm.check(s);
+  auto message = [&] {
+    try {
+      s.cache_read(mm.b, {copy});
+    } catch (const compile_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  }();
+  BOOST_TEST(message.find("does not read 'B'") != std::string::npos, message);
+}

@@ -1,0 +1,171 @@
+#include "compiler/tuning/search_space.hpp"
+
+#include "compiler/ir/compile_error.hpp"
+#include "compiler/lower/lower.hpp"
+#include "compiler/ops/conv.hpp"
+#include "compiler/schedules/conv2d_schedule.hpp"
+#include "compiler/schedules/matmul_schedule.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+namespace troupe::compiler {
+
+namespace {
+
+void require_shape(const tuning_task& task, size_t n) {
+  if (task.shape.size() != n)
+    throw compile_error(fmt::format("tuning task '{}' needs {} shape values, got {}", task.op, n,
+                                    task.shape.size()));
+  for (auto v : task.shape)
+    if (v < 0)
+      throw compile_error(fmt::format("tuning task '{}': negative shape value", task.op));
+}
+
+int64_t channel_block(int64_t channels) {
+  for (int64_t d = std::min<int64_t>(16, channels); d > 1; --d)
+    if (channels % d == 0)
+      return d;
+  return 1;
+}
+
+struct conv_shape {
+  int64_t c, h, w, k, r, stride, pad, oh, ow, cb;
+};
+
+conv_shape conv_of(const tuning_task& task) {
+  require_shape(task, 7);
+  auto& s = task.shape;
+  conv_shape c{s[0], s[1], s[2], s[3], s[4], s[5], s[6], 0, 0, channel_block(s[0])};
+  if (c.k % 16 != 0)
+    throw compile_error(fmt::format("conv2d tuning task: {} output channels are not a multiple of 16",
+                                    c.k));
+  c.oh = ops::conv_output_size(c.h, c.r, c.stride, c.pad);
+  c.ow = ops::conv_output_size(c.w, c.r, c.stride, c.pad);
+  return c;
+}
+
+} // namespace
+
+std::string tuning_task::name() const {
+  return fmt::format("{}_{}", op, fmt::join(shape, "x"));
+}
+
+double tuning_task::flops() const {
+  if (op == "matmul") {
+    require_shape(*this, 3);
+    return 2.0 * static_cast<double>(shape[0]) * static_cast<double>(shape[1])
+           * static_cast<double>(shape[2]);
+  }
+  if (op == "conv2d") {
+    auto c = conv_of(*this);
+    return 2.0 * static_cast<double>(c.k * c.oh * c.ow) * static_cast<double>(c.c * c.r * c.r);
+  }
+  throw compile_error(fmt::format("unknown tuning op '{}' (known: matmul, conv2d)", op));
+}
+
+uint64_t search_space::size() const {
+  uint64_t n = 1;
+  for (auto& k : knobs)
+    n *= k.values.size();
+  return n;
+}
+
+tuning_config search_space::at(uint64_t index) const {
+  tuning_config config(knobs.size());
+  for (size_t i = knobs.size(); i-- > 0;) {
+    auto radix = knobs[i].values.size();
+    config[i] = knobs[i].values[index % radix];
+    index /= radix;
+  }
+  return config;
+}
+
+uint64_t search_space::index_of(const tuning_config& config) const {
+  if (config.size() != knobs.size())
+    throw compile_error(fmt::format("a config needs {} values, got {}", knobs.size(), config.size()));
+  uint64_t index = 0;
+  for (size_t i = 0; i < knobs.size(); ++i) {
+    auto& values = knobs[i].values;
+    auto found = std::find(values.begin(), values.end(), config[i]);
+    if (found == values.end())
+      throw compile_error(fmt::format("knob '{}' has no value {}", knobs[i].name, config[i]));
+    index = index * values.size() + static_cast<uint64_t>(found - values.begin());
+  }
+  return index;
+}
+
+std::string search_space::describe(const tuning_config& config) const {
+  std::string text;
+  for (size_t i = 0; i < knobs.size() && i < config.size(); ++i)
+    text += fmt::format("{}{}={}", i ? " " : "", knobs[i].name, config[i]);
+  return text;
+}
+
+search_space space_of(const tuning_task& task) {
+  search_space space;
+  if (task.op == "matmul") {
+    require_shape(task, 3);
+    space.knobs = {{"tile_m", {1, 2, 4, 6, 8, 12, 16}},
+                   {"tile_n", {16, 32, 48, 64}},
+                   {"unroll_k", {1, 2, 4, 8}},
+                   {"columns_outer", {0, 1}},
+                   {"tensorize", {0, 1}},
+                   {"block_k", {0, 64, 128, 256, 512}}};
+    return space;
+  }
+  if (task.op == "conv2d") {
+    conv_of(task);
+    space.knobs = {{"reg_n", {1, 2, 4, 7, 8, 14, 16, 28}}, {"oc_tile", {1, 2, 4}}};
+    return space;
+  }
+  throw compile_error(fmt::format("unknown tuning op '{}' (known: matmul, conv2d)", task.op));
+}
+
+lowered_func build_candidate(const tuning_task& task, const tuning_config& config,
+                             const std::string& name) {
+  auto space = space_of(task);
+  space.index_of(config);  // every value must be one of its knob's
+  if (task.op == "matmul") {
+    matmul_config c;
+    c.tile_m = config[0];
+    c.tile_n = config[1];
+    c.unroll_k = config[2];
+    c.columns_outer = config[3] != 0;
+    c.tensorize = config[4] != 0;
+    c.block_k = config[5];
+    c.parallel = true;
+    if (!c.tensorize && c.block_k != 0)
+      throw compile_error("block_k applies to the tensorized kernel only");
+    auto kernel = make_matmul(task.shape[0], task.shape[1], task.shape[2], c);
+    return lower(*kernel.sched, kernel.args(), name);
+  }
+  auto c = conv_of(task);
+  if (c.ow % config[0] != 0)
+    throw compile_error(fmt::format("reg_n {} does not divide the output width {}", config[0], c.ow));
+  if ((c.k / 16) % config[1] != 0)
+    throw compile_error(fmt::format("oc_tile {} does not divide {} channel blocks", config[1], c.k / 16));
+  auto data = placeholder({1, c.c / c.cb, c.h, c.w, c.cb}, "data");
+  auto weight = placeholder({c.k / 16, c.c / c.cb, c.r, c.r, c.cb, 16}, "weight");
+  auto out = ops::conv2d_nchwc(data, weight, {c.stride, c.stride, c.pad, c.pad}, "conv");
+  schedule s({out});
+  conv2d_config cc;
+  cc.reg_n = config[0];
+  cc.oc_tile = config[1];
+  schedule_conv2d_nchwc(s, out, out, cc);
+  return lower(s, {data, weight, out}, name);
+}
+
+std::vector<int64_t> parameter_sizes(const tuning_task& task) {
+  if (task.op == "matmul") {
+    require_shape(task, 3);
+    auto m = task.shape[0], n = task.shape[1], k = task.shape[2];
+    return {m * k, k * n, m * n};
+  }
+  auto c = conv_of(task);
+  return {c.c * c.h * c.w, c.k * c.c * c.r * c.r, c.k * c.oh * c.ow};
+}
+
+} // namespace troupe::compiler

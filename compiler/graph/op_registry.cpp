@@ -69,20 +69,27 @@ tensor build_conv2d(const graph_node& n, const std::vector<tensor>& in) {
   return out;
 }
 
+// A blocked convolution's bias [O] is read at channel oc.o * ob + oc.i.
+tensor blocked_bias(const graph_node& n, const tensor& out, const tensor& bias) {
+  int64_t ob = out->shape[4];
+  if (bias->shape != shape_t{out->shape[1] * ob})
+    throw compile_error(fmt::format("{} '{}': bias {} must be [{}]", n.op, n.name, bias->shape,
+                                    out->shape[1] * ob));
+  return compute(out->shape, [&](const std::vector<expr>& i) {
+    return read(out, i) + read(bias, {i[1] * int_imm(ob) + i[4]});
+  }, n.name + ".bias");
+}
+
 tensor build_conv2d_nchwc(const graph_node& n, const std::vector<tensor>& in) {
   require_inputs(n, 2, 3);
   auto out = ops::conv2d_nchwc(in[0], in[1], conv_params_of(n), n.name);
-  if (in.size() == 3) {
-    auto& bias = in[2];  // [O], read at channel oc.o * ob + oc.i
-    int64_t ob = out->shape[4];
-    if (bias->shape != shape_t{out->shape[1] * ob})
-      throw compile_error(fmt::format("conv2d_nchwc '{}': bias {} must be [{}]", n.name,
-                                      bias->shape, out->shape[1] * ob));
-    out = compute(out->shape, [&](const std::vector<expr>& i) {
-      return read(out, i) + read(bias, {i[1] * int_imm(ob) + i[4]});
-    }, n.name + ".bias");
-  }
-  return out;
+  return in.size() == 3 ? blocked_bias(n, out, in[2]) : out;
+}
+
+tensor build_depthwise_conv2d_nchwc(const graph_node& n, const std::vector<tensor>& in) {
+  require_inputs(n, 2, 3);
+  auto out = ops::depthwise_conv2d_nchwc(in[0], in[1], conv_params_of(n), n.name);
+  return in.size() == 3 ? blocked_bias(n, out, in[2]) : out;
 }
 
 tensor build_dense(const graph_node& n, const std::vector<tensor>& in) {
@@ -129,6 +136,8 @@ const std::map<std::string, op_info>& registry() {
   static const std::map<std::string, op_info> ops_table = {
       {"conv2d", {op_pattern::complex_out_fusable, shape_from_build, build_conv2d}},
       {"conv2d_nchwc", {op_pattern::complex_out_fusable, shape_from_build, build_conv2d_nchwc}},
+      {"depthwise_conv2d_nchwc", {op_pattern::complex_out_fusable, shape_from_build,
+                                  build_depthwise_conv2d_nchwc}},
       {"dense", {op_pattern::complex_out_fusable, shape_from_build, build_dense}},
       {"dense_packed", {op_pattern::complex_out_fusable, shape_from_build,
                         [](const graph_node& n, const std::vector<tensor>& in) {
@@ -212,6 +221,12 @@ const std::map<std::string, op_info>& registry() {
                               auto blocks = ints_or(n, "blocks", {16, 16});
                               return ops::pack_conv_weight(in[0], blocks.at(0), blocks.at(1), n.name);
                             }}},
+      {"pack_depthwise_weight", {op_pattern::injective, shape_from_build,
+                                 [](const graph_node& n, const std::vector<tensor>& in) {
+                                   require_inputs(n, 1, 1);
+                                   return ops::pack_depthwise_weight(in[0], ints_or(n, "block", {16})[0],
+                                                                     n.name);
+                                 }}},
       {"softmax", {op_pattern::opaque, shape_from_build,
                    [](const graph_node& n, const std::vector<tensor>& in) {
                      require_inputs(n, 1, 1);

@@ -122,6 +122,30 @@ tensor depthwise_conv2d_nchw(const tensor& data, const tensor& weight, const con
   }, name);
 }
 
+tensor depthwise_conv2d_nchwc(const tensor& data, const tensor& weight, const conv_params& p,
+                              const std::string& name) {
+  require_rank(data, 5, name);
+  require_rank(weight, 4, name);
+  int64_t block = data->shape[4];
+  if (weight->shape[0] != data->shape[1] || weight->shape[3] != block)
+    throw compile_error(fmt::format("{}: weight '{}' {} must be [{}, KH, KW, {}]", name, weight->name,
+                                    weight->shape, data->shape[1], block));
+  int64_t kh = weight->shape[1], kw = weight->shape[2];
+  int64_t oh = conv_output_size(data->shape[2], kh, p.stride_h, p.pad_h);
+  int64_t ow = conv_output_size(data->shape[3], kw, p.stride_w, p.pad_w);
+  if (oh <= 0 || ow <= 0)
+    throw compile_error(fmt::format("{}: kernel {}x{} larger than the padded input", name, kh, kw));
+  auto padded = pad_spatial(data, 2, p.pad_h, p.pad_w, 0, name + ".pad");
+  auto ry = reduce_axis(kh, name + ".ry");
+  auto rx = reduce_axis(kw, name + ".rx");
+  return compute({data->shape[0], data->shape[1], oh, ow, block}, [&](const std::vector<expr>& i) {
+    auto y = i[2] * int_imm(p.stride_h) + ry.var;
+    auto x = i[3] * int_imm(p.stride_w) + rx.var;
+    return sum(read(padded, {i[0], i[1], y, x, i[4]}) * read(weight, {i[1], ry.var, rx.var, i[4]}),
+               {ry, rx});
+  }, name);
+}
+
 tensor to_nchwc(const tensor& data, int64_t block, const std::string& name) {
   require_rank(data, 4, name);
   if (block <= 0 || data->shape[1] % block != 0)
@@ -153,6 +177,17 @@ tensor pack_conv_weight(const tensor& weight, int64_t in_block, int64_t out_bloc
                  [&](const std::vector<expr>& i) {
     return read(weight, {i[0] * int_imm(out_block) + i[5], i[1] * int_imm(in_block) + i[4], i[2],
                          i[3]});
+  }, name);
+}
+
+tensor pack_depthwise_weight(const tensor& weight, int64_t block, const std::string& name) {
+  require_rank(weight, 4, name);
+  auto& s = weight->shape;
+  if (block <= 0 || s[1] != 1 || s[0] % block != 0)
+    throw compile_error(fmt::format("{}: depthwise weight '{}' {} must be [C, 1, KH, KW] with C a "
+                                    "multiple of {}", name, weight->name, s, block));
+  return compute({s[0] / block, s[2], s[3], block}, [&](const std::vector<expr>& i) {
+    return read(weight, {i[0] * int_imm(block) + i[3], int_imm(0), i[1], i[2]});
   }, name);
 }
 

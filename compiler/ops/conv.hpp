@@ -24,6 +24,10 @@ tensor conv2d_nchwc(const tensor& data, const tensor& weight, const conv_params&
 /// data [N, C, H, W], weight [C, 1, KH, KW] -> [N, C, OH, OW]
 tensor depthwise_conv2d_nchw(const tensor& data, const tensor& weight, const conv_params& params,
                              const std::string& name = "depthwise_conv2d");
+/// data [N, C/x, H, W, x], weight [C/x, KH, KW, x] -> [N, C/x, OH, OW, x]: the x channels of a
+/// block are independent lanes, so a vector of x outputs needs only contiguous loads.
+tensor depthwise_conv2d_nchwc(const tensor& data, const tensor& weight, const conv_params& params,
+                              const std::string& name = "depthwise_conv2d_nchwc");
 /// [N, C, H, W] -> [N, C/block, H, W, block]
 tensor to_nchwc(const tensor& data, int64_t block, const std::string& name = "to_nchwc");
 /// [N, C/block, H, W, block] -> [N, C, H, W]
@@ -31,6 +35,10 @@ tensor from_nchwc(const tensor& data, const std::string& name = "from_nchwc");
 /// weight [O, C, KH, KW] -> [O/ob, C/cb, KH, KW, cb, ob]
 tensor pack_conv_weight(const tensor& weight, int64_t in_block, int64_t out_block,
                         const std::string& name = "packed_weight");
+
+/// depthwise weight [C, 1, KH, KW] -> [C/block, KH, KW, block]
+tensor pack_depthwise_weight(const tensor& weight, int64_t block,
+                             const std::string& name = "packed_depthwise_weight");
 
 int64_t conv_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t pad);
 

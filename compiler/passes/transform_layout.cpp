@@ -54,6 +54,21 @@ private:
       block_[id] = ob;
       return;
     }
+    if (n.op == "conv2d" && blockable_depthwise(n)) {
+      // Each block of channels is a vector of independent lanes.
+      int64_t b = options_.channel_block;
+      auto& weight = in_.node(n.inputs[1]);
+      int packed = out_.add_op("pack_depthwise_weight", {new_id_.at(n.inputs[1])}, {{"block", {b}}},
+                               {}, weight.name + ".packed");
+      std::vector<int> inputs{blocked(n.inputs[0], b), packed};
+      if (n.inputs.size() == 3)
+        inputs.push_back(new_id_.at(n.inputs[2]));
+      auto ints = n.ints;
+      ints.erase("groups");
+      new_id_[id] = out_.add_op("depthwise_conv2d_nchwc", inputs, ints, n.floats, n.name);
+      block_[id] = b;
+      return;
+    }
     if (n.op == "dense" && in_.node(n.inputs[1]).op == "constant") {
       auto& weight = in_.node(n.inputs[1]);
       int64_t nr = weight.shape[0] % options_.dense_block == 0 ? options_.dense_block
@@ -106,6 +121,17 @@ private:
   bool convertible_conv(const graph_node& n) const {
     auto groups = n.ints.count("groups") ? n.ints.at("groups").at(0) : 1;
     return groups == 1 && in_.node(n.inputs[1]).op == "constant"
+           && (n.inputs.size() < 3 || in_.node(n.inputs[2]).op == "constant");
+  }
+
+  /// groups == C == O, weight [C, 1, KH, KW], C a multiple of the channel block.
+  bool blockable_depthwise(const graph_node& n) const {
+    auto groups = n.ints.count("groups") ? n.ints.at("groups").at(0) : 1;
+    auto& data = in_.node(n.inputs[0]).shape;
+    auto& weight = in_.node(n.inputs[1]);
+    return groups > 1 && data.size() == 4 && groups == data[1] && weight.shape.size() == 4
+           && weight.shape[0] == groups && weight.shape[1] == 1
+           && groups % options_.channel_block == 0 && weight.op == "constant"
            && (n.inputs.size() < 3 || in_.node(n.inputs[2]).op == "constant");
   }
 

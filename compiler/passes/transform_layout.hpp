@@ -1,6 +1,7 @@
 // Data layout transformation: convolutions move to the blocked NCHW[x]c
-// layout (x channels innermost, one SIMD vector), dense layers to weights
-// packed in column panels. Transforms are inserted only where a producer's
+// layout (x channels innermost, one SIMD vector; depthwise ones too when
+// their channels fill whole blocks), dense layers to weights packed in
+// column panels. Transforms are inserted only where a producer's
 // layout differs from what its consumer wants: elementwise operators
 // between convolutions run in the blocked layout, so a ResNet stays
 // blocked from its first convolution to its pooling head. Weight packing

@@ -26,6 +26,10 @@ bool apply_template(schedule& s, const tensor& master, const tensor& output,
     schedule_depthwise_conv2d(s, master, output);
     return true;
   }
+  if (master_op == "depthwise_conv2d_nchwc" && master->shape.size() == 5) {
+    schedule_depthwise_conv2d_nchwc(s, master, output);
+    return true;
+  }
   if (master_op == "conv2d_nchwc" && master->shape.size() == 5) {
     schedule_conv2d_nchwc(s, master, output);
     return true;

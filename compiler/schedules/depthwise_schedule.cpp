@@ -1,6 +1,7 @@
 #include "compiler/schedules/depthwise_schedule.hpp"
 
 #include "compiler/schedules/injective_schedule.hpp"
+#include <algorithm>
 
 namespace troupe::compiler {
 
@@ -34,6 +35,57 @@ void schedule_depthwise_conv2d(schedule& s, const tensor& master, const tensor& 
   }
   s.unroll(accumulator, ry);
   s.unroll(accumulator, rx);
+}
+
+} // namespace troupe::compiler
+
+namespace troupe::compiler {
+
+namespace {
+
+// Pixels per register tile: a divisor of OW from 4 to 8 (7 or 8
+// accumulators leave registers for the input vectors each tap reuses), else
+// the whole row when it is short, else the largest divisor up to 14.
+int64_t pick_reg_n(int64_t width) {
+  for (int64_t n = std::min<int64_t>(width, 8); n >= 4; --n)
+    if (width % n == 0)
+      return n;
+  if (width <= 14)
+    return width;
+  for (int64_t n = 14; n > 1; --n)
+    if (width % n == 0)
+      return n;
+  return 1;
+}
+
+} // namespace
+
+void schedule_depthwise_conv2d_nchwc(schedule& s, const tensor& master, const tensor& output,
+                                     const depthwise_config& config) {
+  tensor accumulator = master;
+  if (master == output)
+    accumulator = s.cache_write(master);
+  // The padding reads inline: its selects are per pixel and tap, which the
+  // unrolled tile turns into a few scalar compares, and no padded copy of
+  // the input is written.
+  for (auto& input : direct_inputs(s.at(accumulator).op))
+    if (input->kind == tensor_kind::compute && s.at(input).attach != attach_kind::inlined)
+      s.compute_inline(input);
+  auto& axes = output->axes;  // n, cb, oh, ow, c
+  int64_t reg_n = config.reg_n > 0 ? config.reg_n : pick_reg_n(axes[3].extent);
+  auto plane = s.fuse(output, axes[0].var, axes[1].var);
+  s.parallel(output, plane);
+  auto [owo, owi] = s.split(output, axes[3].var, reg_n);
+  s.unroll(output, owi);
+  s.vectorize(output, axes[4].var);
+  s.compute_at(accumulator, output, owo);
+  auto leaves = s.at(accumulator).leaf_vars;  // n, cb, oh, ow, c, ry, rx
+  auto ry = leaves[5], rx = leaves[6], pixel = leaves[3], lane = leaves[4];
+  s.reorder(accumulator, {ry, rx, pixel, lane});
+  s.unroll(accumulator, ry);
+  s.unroll(accumulator, rx);
+  s.unroll(accumulator, pixel);
+  s.vectorize(accumulator, lane);
 }
 
 } // namespace troupe::compiler

@@ -238,21 +238,41 @@ BOOST_AUTO_TEST_CASE(the_compiled_cnn_matches_the_reference_fused_or_not) {
 }
 
 BOOST_AUTO_TEST_CASE(a_depthwise_block_compiles_to_the_reference_values) {
-  for (int64_t width : {14, 32, 9}) {
-    graph g;
-    int x = g.add_input("x", {1, 8, width, width});
-    int dw = g.add_op("conv2d", {x, constant(g, "dw", {8, 1, 3, 3}, 30)},
-                      {{"strides", {1, 1}}, {"pads", {1, 1}}, {"groups", {8}}}, {}, "dw");
-    int r = g.add_op("relu", {dw}, {}, {}, "relu");
-    int strided = g.add_op("conv2d", {r, constant(g, "dw2", {8, 1, 3, 3}, 31)},
-                           {{"strides", {2, 2}}, {"pads", {1, 1}}, {"groups", {8}}}, {}, "dw2");
-    g.mark_output(strided);
-    auto input = random_values(8 * width * width, 32);
-    graph_executor executor(optimize_graph(g));
-    BOOST_TEST_CONTEXT("width " << width) {
-      require_close(executor.run({input})[0], reference(g, {input})[0]);
+  // 8 channels stay NCHW; 32 fill two blocks of 16 and run blocked.
+  for (int64_t channels : {8, 32})
+    for (int64_t width : {14, 32, 9}) {
+      graph g;
+      int x = g.add_input("x", {1, channels, width, width});
+      int dw = g.add_op("conv2d", {x, constant(g, "dw", {channels, 1, 3, 3}, 30)},
+                        {{"strides", {1, 1}}, {"pads", {1, 1}}, {"groups", {channels}}}, {}, "dw");
+      int r = g.add_op("relu", {dw}, {}, {}, "relu");
+      int strided = g.add_op("conv2d", {r, constant(g, "dw2", {channels, 1, 3, 3}, 31)},
+                             {{"strides", {2, 2}}, {"pads", {1, 1}}, {"groups", {channels}}}, {},
+                             "dw2");
+      g.mark_output(strided);
+      auto input = random_values(channels * width * width, 32);
+      graph_executor executor(optimize_graph(g));
+      BOOST_TEST_CONTEXT("channels " << channels << ", width " << width) {
+        BOOST_TEST(ops_named(executor.model(), "depthwise_conv2d_nchwc") == (channels == 32 ? 2u : 0u));
+        require_close(executor.run({input})[0], reference(g, {input})[0]);
+      }
     }
-  }
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_depthwise_convolution_adds_its_bias_and_matches_unblocked) {
+  graph g;
+  int x = g.add_input("x", {1, 48, 10, 12});
+  int dw = g.add_op("conv2d", {x, constant(g, "dw", {48, 1, 3, 3}, 33), constant(g, "b", {48}, 34)},
+                    {{"strides", {2, 1}}, {"pads", {1, 1}}, {"groups", {48}}}, {}, "dw");
+  g.mark_output(g.add_op("relu", {dw}, {}, {}, "relu"));
+  auto input = random_values(48 * 10 * 12, 35);
+  auto expected = reference(g, {input})[0];
+  graph_executor blocked(optimize_graph(g));
+  BOOST_TEST(ops_named(blocked.model(), "depthwise_conv2d_nchwc") == 1u);
+  require_close(blocked.run({input})[0], expected);
+  graph_executor plain(optimize_graph(g, {true, false, true}));
+  BOOST_TEST(ops_named(plain.model(), "depthwise_conv2d_nchwc") == 0u);
+  require_close(plain.run({input})[0], expected);
 }
 
 BOOST_AUTO_TEST_CASE(bad_graphs_are_refused_naming_the_node) {

@@ -150,6 +150,21 @@ BOOST_AUTO_TEST_CASE(convolutions_match_the_reference_with_stride_and_padding) {
                                                    ops::pack_conv_weight(weight4, 2, 4), same));
   require_close(run({data4, weight4}, {&x4, &w4}, blocked),
                 conv_reference(x4, w4, 1, 4, 6, 6, 8, 3, 3, same, false));
+  // Blocked depthwise: the channels of a block are lanes; pack, convolve,
+  // unpack gives the NCHW result, with stride 2 and with stride 1.
+  auto data8 = placeholder({1, 8, 7, 6}, "data8");
+  auto dw8 = placeholder({8, 1, 3, 3}, "dw8");
+  auto x8 = random_values(data8, 16), w8 = random_values(dw8, 17);
+  for (auto params : {p, same}) {
+    auto blocked_dw = ops::from_nchwc(ops::depthwise_conv2d_nchwc(
+        ops::to_nchwc(data8, 4), ops::pack_depthwise_weight(dw8, 4), params));
+    require_close(run({data8, dw8}, {&x8, &w8}, blocked_dw),
+                  conv_reference(x8, w8, 1, 8, 7, 6, 8, 3, 3, params, true));
+  }
+  BOOST_CHECK_THROW(ops::pack_depthwise_weight(dw8, 3), compile_error);
+  BOOST_CHECK_THROW(ops::depthwise_conv2d_nchwc(ops::to_nchwc(data8, 4),
+                                                ops::pack_depthwise_weight(dw8, 2), p),
+                    compile_error);
   BOOST_CHECK_THROW(ops::conv2d_nchw(data, weight4, p), compile_error);
   BOOST_CHECK_THROW(ops::to_nchwc(data, 2), compile_error);
 }

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <random>
+#include <thread>
 
 #include <unistd.h>
 
@@ -84,14 +85,20 @@ int main(int argc, char** argv) {
     void* args[] = {a.data(), b.data(), c.data()};
     // Blocks of repeats, alternating: OpenBLAS's threads spin after a call
     // and would slow a call of ours right after it (and ours after ours).
+    // OpenBLAS's idle threads spin for a while after a call (and ours for
+    // 0.2 ms): a pause between blocks keeps one side's spinning off the
+    // other's measurement.
+    auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); };
     double best_troupe = 1e30, best_blas = 1e30;
     for (int round = 0; round < 3; ++round) {
+      settle();
       for (int r = 0; r < repeats + 1; ++r) {
         auto t0 = std::chrono::steady_clock::now();
         compiled(args);
         if (r > 0)
           best_troupe = std::min(best_troupe, seconds_since(t0));
       }
+      settle();
       for (int r = 0; r < repeats + 1; ++r) {
         auto t1 = std::chrono::steady_clock::now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n),

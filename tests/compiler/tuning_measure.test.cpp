@@ -1,0 +1,256 @@
+// Measurers and tuning records: candidates are timed in troupe-measure
+// worker processes, whose crashes and hangs become errors; records survive
+// kill -9 of the process that wrote them.
+#define BOOST_TEST_MODULE tuning_measure
+#include <boost/test/unit_test.hpp>
+
+#include "compiler/tuning/measurer.hpp"
+#include "compiler/tuning/tuning_records.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace troupe::compiler;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+const tuning_task matmul128{"matmul", {128, 128, 128}};
+// tile_m, tile_n, unroll_k, columns_outer, tensorize, block_k
+const tuning_config good_config{4, 32, 4, 1, 0, 0};
+
+/// A fresh directory under /tmp, removed at the end of the test.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    char templ[] = "/tmp/tuning_measure_XXXXXX";
+    path = mkdtemp(templ);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+measure_result sample_result(int i) {
+  measure_result r;
+  r.config = {i, 32, 4, 1, 0, 0};
+  r.seconds = 0.001 * (10 - i % 7);
+  r.mean_seconds = r.seconds * 1.1;
+  r.gflops = 1.0 / r.seconds;
+  r.max_error = 1e-6;
+  r.device = "host/cpu";
+  r.timestamp = 1700000000000 + i;
+  if (i % 5 == 4)
+    r.error = "timeout after 2 s (running)";
+  return r;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(measurer_suite)
+
+BOOST_AUTO_TEST_CASE(a_valid_matmul_config_measures_ok_and_correct) {
+  measurer m(TROUPE_MEASURE);
+  auto r = m.measure(matmul128, good_config);
+  BOOST_TEST_MESSAGE("matmul 128: " << r.seconds * 1e3 << " ms, " << r.gflops << " GFLOP/s, error "
+                                    << r.max_error << ", device " << r.device);
+  BOOST_TEST(r.ok(), r.error);
+  BOOST_TEST(r.gflops > 0);
+  BOOST_TEST(r.seconds > 0);
+  BOOST_TEST(r.mean_seconds >= r.seconds);
+  BOOST_TEST(r.max_error < 1e-3);
+  BOOST_TEST(r.device.find('/') != std::string::npos);
+  BOOST_TEST(r.timestamp > 0);
+  BOOST_TEST((r.config == good_config));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_configs_are_errors_naming_the_reason) {
+  measurer m(TROUPE_MEASURE);
+  auto r = m.measure(matmul128, {4, 32, 4, 1, 0, 64});  // block_k without tensorize
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(r.error.find("block_k") != std::string::npos, r.error);
+  tuning_task odd{"matmul", {128, 80, 128}};
+  r = m.measure(odd, {4, 64, 4, 1, 0, 0});  // tile_n 64 does not divide 80
+  BOOST_TEST(r.error.find("tile_n") != std::string::npos, r.error);
+  r = m.measure(matmul128, {5, 32, 4, 1, 0, 0});  // not a knob value
+  BOOST_TEST(r.error.find("tile_m") != std::string::npos, r.error);
+  BOOST_TEST(m.workers_started() == 1);  // refused configs do not cost the worker
+}
+
+BOOST_AUTO_TEST_CASE(a_crashing_candidate_is_an_error_and_the_next_one_runs) {
+  measurer m(TROUPE_MEASURE);
+  measure_options crash;
+  crash.fault = "crash";
+  auto r = m.measure(matmul128, good_config, crash);
+  BOOST_TEST(r.error.find("crashed") != std::string::npos, r.error);
+  BOOST_TEST(r.error.find("signal 6") != std::string::npos, r.error);
+  BOOST_TEST(m.worker_pid() == -1);
+  r = m.measure(matmul128, good_config);
+  BOOST_TEST(r.ok(), r.error);
+  BOOST_TEST(m.workers_started() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_hanging_candidate_times_out_and_the_next_one_runs) {
+  auto t0 = std::chrono::steady_clock::now();
+  measurer m(TROUPE_MEASURE);
+  measure_options hang;
+  hang.fault = "hang";
+  hang.run_timeout = 2s;
+  auto r = m.measure(matmul128, good_config, hang);
+  BOOST_TEST(r.error.find("timeout after 2 s") != std::string::npos, r.error);
+  BOOST_TEST(m.worker_pid() == -1);
+  r = m.measure(matmul128, good_config);
+  BOOST_TEST(r.ok(), r.error);
+  BOOST_TEST(since(t0) < 10.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_worker_binary_is_an_error_not_an_exception) {
+  measurer m("/nonexistent/troupe-measure");
+  auto r = m.measure(matmul128, good_config);
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(r.error.find("failed to start") != std::string::npos, r.error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(records_suite)
+
+BOOST_AUTO_TEST_CASE(records_survive_reopening_in_append_order) {
+  temp_dir dir;
+  tuning_task other{"conv2d", {16, 14, 14, 32, 3, 1, 1}};
+  {
+    tuning_records records(dir.path / "db");
+    for (int i = 0; i < 12; ++i)
+      records.append(i % 3 ? matmul128 : other, sample_result(i));
+  }
+  tuning_records records(dir.path / "db");
+  auto loaded = records.load(matmul128);
+  BOOST_TEST_REQUIRE(loaded.size() == 8u);
+  BOOST_TEST(loaded[0].config[0] == 1);
+  BOOST_TEST(loaded[7].config[0] == 11);
+  BOOST_TEST(loaded[3].error == sample_result(5).error);
+  BOOST_TEST(loaded[1].device == "host/cpu");
+  BOOST_TEST(loaded[1].timestamp == sample_result(2).timestamp);
+  BOOST_TEST(records.load(other).size() == 4u);
+  // Appending after reopening continues the order.
+  records.append(matmul128, sample_result(20));
+  BOOST_TEST(records.load(matmul128).back().config[0] == 20);
+  auto best = records.best(matmul128);
+  BOOST_TEST_REQUIRE(best.has_value());
+  BOOST_TEST(best->ok());
+  for (auto& r : records.load(matmul128))
+    if (r.ok())
+      BOOST_TEST(best->seconds <= r.seconds);
+  BOOST_TEST(!records.best(tuning_task{"matmul", {1, 2, 3}}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(records_appended_before_kill_9_are_all_there) {
+  temp_dir dir;
+  auto db = dir.path / "db";
+  int pipe_fds[2];
+  BOOST_TEST_REQUIRE(pipe(pipe_fds) == 0);
+  pid_t pid = fork();
+  BOOST_TEST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // The writer: appends without end, reporting each append once it returned.
+    close(pipe_fds[0]);
+    try {
+      tuning_records records(db);
+      for (int i = 0;; ++i) {
+        records.append(matmul128, sample_result(i));
+        if (write(pipe_fds[1], &i, sizeof(i)) != sizeof(i))
+          _exit(2);
+      }
+    } catch (...) {
+      _exit(1);
+    }
+  }
+  close(pipe_fds[1]);
+  int last = -1;
+  auto t0 = std::chrono::steady_clock::now();
+  while (last < 30 && since(t0) < 20.0) {
+    pollfd pfd{pipe_fds[0], POLLIN, 0};
+    if (poll(&pfd, 1, 1000) <= 0)
+      continue;
+    int i = 0;
+    if (read(pipe_fds[0], &i, sizeof(i)) != sizeof(i))
+      break;
+    last = i;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  // Reports written before the kill but not yet read count too.
+  for (int i = 0; read(pipe_fds[0], &i, sizeof(i)) == sizeof(i);)
+    last = i;
+  close(pipe_fds[0]);
+  BOOST_TEST(WIFSIGNALED(status));
+  BOOST_TEST_REQUIRE(last >= 30);
+  tuning_records records(db);
+  auto loaded = records.load(matmul128);
+  BOOST_TEST_MESSAGE(last + 1 << " appends reported, " << loaded.size() << " records found");
+  BOOST_TEST_REQUIRE(loaded.size() >= static_cast<size_t>(last + 1));
+  for (int i = 0; i <= last; ++i)
+    BOOST_TEST(loaded[i].config[0] == i);
+  // A resumed run appends after them.
+  records.append(matmul128, sample_result(1000));
+  BOOST_TEST(records.load(matmul128).back().config[0] == 1000);
+}
+
+BOOST_AUTO_TEST_CASE(json_lines_export_and_import_round_trip) {
+  temp_dir dir;
+  tuning_task conv{"conv2d", {16, 14, 14, 32, 3, 1, 1}};
+  std::string exported;
+  {
+    tuning_records records(dir.path / "a");
+    for (int i = 0; i < 6; ++i)
+      records.append(i % 2 ? matmul128 : conv, sample_result(i));
+    BOOST_TEST(records.export_json_lines((dir.path / "a.jsonl").string()) == 6u);
+    std::ostringstream out;
+    records.export_json_lines(out);
+    exported = out.str();
+  }
+  BOOST_TEST(exported.find("\"task\":\"matmul_128x128x128\"") != std::string::npos);
+  tuning_records copy(dir.path / "b");
+  BOOST_TEST(copy.import_json_lines((dir.path / "a.jsonl").string()) == 6u);
+  std::ostringstream again;
+  copy.export_json_lines(again);
+  BOOST_TEST(again.str() == exported);
+  auto a = copy.load(matmul128);
+  BOOST_TEST_REQUIRE(a.size() == 3u);
+  BOOST_TEST((a[2].config == sample_result(5).config));
+  BOOST_TEST(a[2].seconds == sample_result(5).seconds);
+  BOOST_TEST(a[1].error == sample_result(3).error);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_json_line_is_refused_naming_its_line) {
+  temp_dir dir;
+  tuning_records records(dir.path / "db");
+  std::string good = record_to_json(matmul128, sample_result(1));
+  std::istringstream in(good + "\n\n" + good + "\n{\"op\": \"matmul\", \"shape\": [1,\n" + good);
+  try {
+    records.import_json_lines(in);
+    BOOST_FAIL("a corrupt line was accepted");
+  } catch (const records_error& e) {
+    BOOST_TEST(std::string(e.what()).find("line 4") != std::string::npos, e.what());
+  }
+  BOOST_TEST(records.load(matmul128).empty());  // all or nothing
+  std::istringstream missing("{\"op\": \"matmul\", \"shape\": [1, 2, 3]}\n");
+  BOOST_CHECK_THROW(records.import_json_lines(missing), records_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -219,6 +219,8 @@ struct worker {
     for (double t : times)
       mean += t / static_cast<double>(times.size());
 
+    if (req.fault == "wrong")
+      output[output.size() / 2] += 1000.0f;
     double error = ref ? max_error(output, *ref) : 0.0;
     if (ref && !(error <= tolerance)) {
       auto j = failure("wrong result: max relative error " + std::to_string(error)
@@ -240,9 +242,10 @@ struct worker {
 int main(int argc, char** argv) {
   CLI::App app{"troupe-measure: builds, times and checks tuning candidates; one JSON request a "
                "line on stdin, one JSON reply a line on stdout (compiler/tuning/"
-               "measure_protocol.hpp).\nTest hook: a request field \"fault\": \"crash\" or "
-               "\"hang\" makes the worker abort() or sleep forever after compiling; it exists only "
-               "to test that tuners survive such candidates."};
+               "measure_protocol.hpp).\nTest hook: a request field \"fault\": \"crash\", \"hang\" "
+               "or \"wrong\" makes the worker abort() or sleep forever after compiling, or spoil "
+               "one output value; it exists only to test that tuners survive and reject such "
+               "candidates."};
   CLI11_PARSE(app, argc, argv);
 
   std::ios::sync_with_stdio(false);

@@ -11,9 +11,9 @@
 //                          -> {"ok":true,"seconds":..,"mean_seconds":..,"gflops":..,
 //                              "max_error":..,"device":".."}
 //                          or {"ok":false,"error":"..","device":".."}
-// A request may carry "fault":"crash"|"hang": the worker then abort()s or
-// sleeps forever after compiling. It exists only to test that a tuner
-// survives such candidates.
+// A request may carry "fault":"crash"|"hang"|"wrong": the worker then
+// abort()s or sleeps forever after compiling, or spoils one output value.
+// It exists only to test that a tuner survives and rejects such candidates.
 #pragma once
 
 #include "compiler/tuning/search_space.hpp"
@@ -32,7 +32,7 @@ struct measure_request {
   int threads = 1;       ///< threads of parallel loops
   uint64_t seed = 1;     ///< of the random inputs
   bool check = true;     ///< compare the output with the reference
-  std::string fault;     ///< test hook: "", "crash" or "hang"
+  std::string fault;     ///< test hook: "", "crash", "hang" or "wrong"
 };
 
 /// The outcome of measuring one config.

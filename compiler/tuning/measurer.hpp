@@ -31,7 +31,7 @@ struct measure_options {
   std::chrono::milliseconds compile_timeout{10000};
   /// From "compiled" to the reply: warm-up and timed runs.
   std::chrono::milliseconds run_timeout{10000};
-  /// Test hook, passed to the worker: "crash" or "hang" (see troupe-measure --help).
+  /// Test hook, passed to the worker: "crash", "hang" or "wrong" (troupe-measure --help).
   std::string fault;
 };
 

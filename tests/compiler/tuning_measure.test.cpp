@@ -107,15 +107,29 @@ BOOST_AUTO_TEST_CASE(a_crashing_candidate_is_an_error_and_the_next_one_runs) {
 BOOST_AUTO_TEST_CASE(a_hanging_candidate_times_out_and_the_next_one_runs) {
   auto t0 = std::chrono::steady_clock::now();
   measurer m(TROUPE_MEASURE);
+  BOOST_TEST_REQUIRE(m.measure(matmul128, good_config).ok());
+  pid_t first_worker = m.worker_pid();
+  BOOST_TEST(first_worker > 0);
   measure_options hang;
   hang.fault = "hang";
   hang.run_timeout = 2s;
   auto r = m.measure(matmul128, good_config, hang);
   BOOST_TEST(r.error.find("timeout after 2 s") != std::string::npos, r.error);
   BOOST_TEST(m.worker_pid() == -1);
+  BOOST_TEST(kill(first_worker, 0) == -1);  // killed and reaped
   r = m.measure(matmul128, good_config);
   BOOST_TEST(r.ok(), r.error);
   BOOST_TEST(since(t0) < 10.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_result_is_an_error_with_its_error_size) {
+  measurer m(TROUPE_MEASURE);
+  measure_options wrong;
+  wrong.fault = "wrong";
+  auto r = m.measure(matmul128, good_config, wrong);
+  BOOST_TEST(r.error.find("wrong result") != std::string::npos, r.error);
+  BOOST_TEST(r.max_error > 1e-3);
+  BOOST_TEST(m.workers_started() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_worker_binary_is_an_error_not_an_exception) {

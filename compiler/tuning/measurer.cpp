@@ -55,7 +55,9 @@ std::string measurer::start() {
     dup2(out[1], STDOUT_FILENO);
     if (log_fd >= 0)
       dup2(log_fd, STDERR_FILENO);
-    // The worker dies with its tuner, even one killed with SIGKILL.
+    // The worker dies with its tuner, even one killed with SIGKILL. (Linux
+    // sends it when the forking *thread* exits: a measurer belongs to the
+    // thread, or detached actor, that uses it.)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(127);

@@ -1,0 +1,66 @@
+// The tuner's explorer: parallel simulated annealing over a search space,
+// guided by the cost model's scores (AutoTVM's SA model optimizer). Many
+// chains walk the space, each step changing one knob of each chain's point
+// and accepting by the Metropolis rule on the predicted scores; the chains'
+// points persist across rounds, so each round continues where the last one
+// stopped (the model changes between rounds, the good regions rarely do).
+// Each round proposes the best-scoring distinct configs the walk visited
+// that are not measured yet, and a share epsilon of uniformly random
+// unmeasured ones (the model's blind spots). Without a model every
+// proposal is random.
+//
+// Deterministic for a seed: std::mt19937_64 and ordered containers only.
+#pragma once
+
+#include "compiler/tuning/search_space.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <set>
+#include <vector>
+
+namespace troupe::compiler {
+
+struct sa_options {
+  size_t chains = 64;
+  size_t steps = 100;              ///< annealing steps per propose()
+  double epsilon = 0.05;           ///< the share of random proposals
+  /// Temperature falls linearly from start to end over a round's steps; it
+  /// is relative to the spread of the chains' scores at the round's start.
+  double start_temperature = 1.0;
+  double end_temperature = 0.0;
+};
+
+/// Scores of configs, one per config, higher = better. A NaN or -infinity
+/// marks a config to avoid (never accepted, never proposed by score).
+using config_scorer = std::function<std::vector<double>(const std::vector<tuning_config>&)>;
+
+class sa_explorer {
+public:
+  sa_explorer(search_space space, uint64_t seed, sa_options options = {});
+
+  /// Up to `batch` distinct configs whose indices (search_space::index_of)
+  /// are not in `measured`: fewer only when fewer are left. With a `score`
+  /// the first (1 - epsilon) share are the best the annealing found, the
+  /// rest random; without one all are random.
+  std::vector<tuning_config> propose(size_t batch, const config_scorer& score,
+                                     const std::set<uint64_t>& measured);
+
+  const search_space& space() const { return space_; }
+  /// The chains' current points (indices), for tests and inspection.
+  const std::vector<uint64_t>& chains() const { return chains_; }
+
+private:
+  /// Up to `n` random indices outside `measured` and `taken`, added to `taken`.
+  std::vector<uint64_t> random_unmeasured(size_t n, const std::set<uint64_t>& measured,
+                                          std::set<uint64_t>& taken);
+  uint64_t neighbor(uint64_t index);
+
+  search_space space_;
+  sa_options options_;
+  std::mt19937_64 rng_;
+  std::vector<uint64_t> chains_;
+};
+
+} // namespace troupe::compiler

@@ -4,6 +4,7 @@
 
 #include "actors/common/echo_actor.hpp"
 #include "actors/serving/model_host.hpp"
+#include "actors/tuning/measurer_actor.hpp"
 #include "runtime/child_process.hpp"
 #include "runtime/node.hpp"
 
@@ -25,6 +26,14 @@ const service_registry& builtin_services() {
             where.work_dir = "/tmp";  // container ready files and logs
             where.program_dir = std::filesystem::path{self_executable()}.parent_path().string();
             return caf::actor_cast<caf::actor>(serving::spawn_model_host(host.system(), where));
+          });
+    r.add("tuning_measurer",
+          "builds and times autotuning candidates in troupe-measure worker processes for "
+          "`troupe tune --cluster` (name it tuning_measurer[.NAME])",
+          [](node& host) -> caf::expected<caf::actor> {
+            auto worker = (std::filesystem::path{self_executable()}.parent_path() / "troupe-measure")
+                            .string();
+            return caf::actor_cast<caf::actor>(tuning::spawn_measurer(host.system(), worker));
           });
     return r;
   }();

@@ -24,5 +24,6 @@ command_runner add_demo_command(CLI::App& app);
 command_runner add_train_command(CLI::App& app);
 command_runner add_serve_command(CLI::App& app);
 command_runner add_compile_command(CLI::App& app);
+command_runner add_tune_command(CLI::App& app);
 
 } // namespace troupe

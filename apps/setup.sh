@@ -26,7 +26,7 @@ packages=(
   librocksdb-dev libzstd-dev libtorch-dev libopenblas-dev python3-sklearn python3-venv
   libfmt-dev libspdlog-dev libboost-dev libboost-test-dev
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
-  libonnx-dev python3-onnx python3-torch python3-torchvision libdnnl-dev
+  libonnx-dev python3-onnx python3-torch python3-torchvision libdnnl-dev zlib1g-dev
 )
 
 missing=()

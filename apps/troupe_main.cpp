@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(troupe::add_train_command);
   add(troupe::add_serve_command);
   add(troupe::add_compile_command);
+  add(troupe::add_tune_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

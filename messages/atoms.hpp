@@ -26,4 +26,10 @@ using scan_atom = caf::atom_constant<caf::atom("t_scan")>;
 // -- echo service ---------------------------------------------------------------
 using echo_atom = caf::atom_constant<caf::atom("t_echo")>;
 
+// -- tuning ---------------------------------------------------------------------
+using measure_atom = caf::atom_constant<caf::atom("t_measure")>;
+using train_atom = caf::atom_constant<caf::atom("t_train")>;
+using propose_atom = caf::atom_constant<caf::atom("t_propose")>;
+using model_atom = caf::atom_constant<caf::atom("t_model")>;
+
 } // namespace troupe

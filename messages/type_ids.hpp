@@ -35,6 +35,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(troupe, (std::vector<troupe::batcher_stats>))
   CAF_ADD_TYPE_ID(troupe, (troupe::app_spec))
   CAF_ADD_TYPE_ID(troupe, (troupe::model_spec))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(troupe, (std::vector<double>))
 
 CAF_END_TYPE_ID_BLOCK(troupe)
 

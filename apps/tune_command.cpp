@@ -1,0 +1,214 @@
+// troupe tune: the autotuner on one operator. The explorer and cost model
+// run here; measurers are local worker processes (--measurers N) or every
+// tuning_measurer registered in a cluster (--cluster HOST:PORT).
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "actors/tuning/measurer_actor.hpp"
+#include "actors/tuning/tuner.hpp"
+#include "apps/command.hpp"
+#include "compiler/ir/compile_error.hpp"
+#include "compiler/tuning/plot_png.hpp"
+#include "compiler/tuning/tuning_records.hpp"
+#include "messages/errors.hpp"
+#include "runtime/child_process.hpp"
+#include "runtime/cluster_client.hpp"
+#include "runtime/node.hpp"
+
+namespace troupe {
+
+namespace {
+
+struct tune_command_options {
+  std::string op = "matmul";
+  std::vector<int64_t> shape{1024, 1024, 1024};
+  uint64_t trials = 200;
+  uint64_t batch = 16;
+  uint64_t seed = 1;
+  std::string store = "troupe-tuning";
+  int measurers = 1;
+  std::string cluster;
+  bool random = false;
+  bool compare_random = false;
+  int repeats = 5;
+  int threads = 1;
+  int timeout_s = 60;
+  std::string export_path;
+  std::string plot_path;
+};
+
+// "[=====>     ]  64/200 trials  best 143.2 GFLOP/s  3 errors"
+void print_progress(const tuning::tune_progress& p, bool tty) {
+  constexpr int width = 30;
+  int filled = p.trials ? static_cast<int>(width * p.done / p.trials) : width;
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < width)
+    bar += '>' + std::string(static_cast<size_t>(width - filled - 1), ' ');
+  auto line = fmt::format("[{}] {:>5}/{} trials  best {:.1f} GFLOP/s  {} errors", bar, p.done,
+                          p.trials, p.best_gflops, p.errors);
+  if (tty)
+    std::cout << "\r" << line << std::flush;
+  else if (p.trials && (p.done % std::max<uint64_t>(1, p.trials / 10) == 0 || p.done == p.trials))
+    std::cout << line << "\n";
+}
+
+std::vector<tuning_measurer_actor> cluster_measurers(caf::actor_system& sys,
+                                                     const std::string& seed) {
+  auto client = cluster_client::connect(sys, seed, std::chrono::seconds{5});
+  if (!client)
+    throw std::runtime_error("cannot reach the cluster at " + seed + ": " + describe(client.error()));
+  auto names = client->directory();
+  if (!names)
+    throw std::runtime_error("cannot read the cluster's directory: " + describe(names.error()));
+  std::vector<tuning_measurer_actor> found;
+  for (auto& entry : *names)
+    if (entry.name.rfind("tuning_measurer", 0) == 0 || entry.name.rfind("tuning.measurer", 0) == 0) {
+      auto handle = client->lookup_as<tuning_measurer_actor>(entry.name);
+      if (handle)
+        found.push_back(*handle);
+    }
+  if (found.empty())
+    throw std::runtime_error("no measurer in the cluster at " + seed
+                             + " (start nodes with --service tuning_measurer=NAME)");
+  return found;
+}
+
+tuning::tune_summary tune_once(caf::actor_system& sys, const tune_command_options& o,
+                               const std::vector<tuning_measurer_actor>& measurers, bool random,
+                               const std::string& store) {
+  tuning::tune_options options;
+  options.task = {o.op, o.shape};
+  options.trials = o.trials;
+  options.batch = o.batch;
+  options.seed = o.seed;
+  options.random = random;
+  options.store_dir = store;
+  options.repeats = o.repeats;
+  options.threads = o.threads;
+  options.measure_timeout = std::chrono::seconds{o.timeout_s};
+  bool tty = isatty(STDOUT_FILENO);
+  std::cout << fmt::format("{} search, {} trials in batches of {}, {} measurer(s), records in {}\n",
+                           random ? "random" : "model-guided", o.trials, o.batch, measurers.size(),
+                           store);
+  auto summary = tuning::run_tuning(sys, options, measurers,
+                                    [tty](const tuning::tune_progress& p) { print_progress(p, tty); });
+  if (tty)
+    std::cout << "\n";
+  return summary;
+}
+
+void print_summary(const tune_command_options& o, const tuning::tune_summary& s) {
+  compiler::tuning_task task{o.op, o.shape};
+  auto space = compiler::space_of(task);
+  std::cout << fmt::format("{}: {} records ({} resumed, {} measured now), {} errors, {:.1f} s\n",
+                           task.name(), s.records.size(), s.resumed, s.measured, s.errors, s.seconds);
+  auto valid = s.records;
+  valid.erase(std::remove_if(valid.begin(), valid.end(), [](auto& r) { return !r.ok(); }),
+              valid.end());
+  std::sort(valid.begin(), valid.end(), [](auto& a, auto& b) { return a.gflops > b.gflops; });
+  std::cout << fmt::format("  {:>4}  {:>10}  {:>9}  {}\n", "rank", "GFLOP/s", "ms", "config");
+  for (size_t i = 0; i < std::min<size_t>(5, valid.size()); ++i)
+    std::cout << fmt::format("  {:>4}  {:>10.1f}  {:>9.3f}  {}\n", i + 1, valid[i].gflops,
+                             valid[i].seconds * 1e3, space.describe(valid[i].config));
+  if (!valid.empty()) {
+    double best = valid.front().gflops;
+    auto reach = [&](double share) {
+      for (size_t i = 0; i < s.best_so_far.size(); ++i)
+        if (s.best_so_far[i] >= share * best)
+          return i + 1;
+      return s.best_so_far.size();
+    };
+    std::cout << fmt::format("  trials to reach 90 % of the best: {}, 95 %: {}\n", reach(0.9),
+                             reach(0.95));
+  }
+}
+
+int run_tune(const tune_command_options& o) {
+  node_config defaults;
+  auto cfg = make_actor_system_config(defaults);
+  caf::actor_system sys{*cfg};
+  try {
+    compiler::tuning_task task{o.op, o.shape};
+    auto space = compiler::space_of(task);
+    std::cout << fmt::format("tuning {} ({} configs, {:.3f} GFLOP per run)\n", task.name(),
+                             space.size(), task.flops() / 1e9);
+    std::vector<tuning_measurer_actor> measurers;
+    std::vector<caf::actor> local;
+    if (!o.cluster.empty()) {
+      measurers = cluster_measurers(sys, o.cluster);
+    } else {
+      auto worker = (std::filesystem::path{self_executable()}.parent_path() / "troupe-measure").string();
+      for (int i = 0; i < std::max(1, o.measurers); ++i)
+        measurers.push_back(tuning::spawn_measurer(sys, worker));
+    }
+    auto guided = tune_once(sys, o, measurers, o.random, o.store);
+    print_summary(o, guided);
+    std::vector<compiler::plot_series> series{
+      {o.random ? "random" : "model-guided", guided.best_so_far, 0x1f77b4}};
+    if (o.compare_random && !o.random) {
+      auto random = tune_once(sys, o, measurers, true, o.store + "/random");
+      print_summary(o, random);
+      series.push_back({"random", random.best_so_far, 0xd62728});
+    }
+    if (!o.export_path.empty()) {
+      compiler::tuning_records store(o.store);
+      auto n = store.export_json_lines(o.export_path);
+      std::cout << fmt::format("exported {} records to {}\n", n, o.export_path);
+    }
+    if (!o.plot_path.empty()) {
+      compiler::write_progress_png(o.plot_path, series, task.name() + " gflops");
+      std::cout << "wrote " << o.plot_path << "\n";
+    }
+    if (o.cluster.empty())
+      for (auto& m : measurers)
+        caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+    return guided.best.ok() && guided.best.gflops > 0 ? exit_ok : exit_failure;
+  } catch (const compiler::compile_error& e) {
+    std::cerr << "troupe tune: " << e.what() << "\n";
+    return exit_bad_usage;
+  } catch (const std::exception& e) {
+    std::cerr << "troupe tune: " << e.what() << "\n";
+    return exit_failure;
+  }
+}
+
+} // namespace
+
+command_runner add_tune_command(CLI::App& app) {
+  auto o = std::make_shared<tune_command_options>();
+  auto* cmd = app.add_subcommand("tune", "Autotune an operator's schedule (explorer, cost model, "
+                                         "measurers as actors; records in a RocksDB store)");
+  cmd->add_option("--op", o->op, "the operator: matmul (shape M,N,K) or conv2d (shape "
+                                 "C,H,W,K,R,stride,pad)")->capture_default_str();
+  cmd->add_option("--shape", o->shape, "the operator's shape")->delimiter(',')->capture_default_str();
+  cmd->add_option("--trials", o->trials, "measurements to reach (records already in the store "
+                                         "count: a stopped run resumes)")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "configs measured per round; the cost model retrains "
+                                       "after each")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the explorer, the cost model and the inputs")
+    ->capture_default_str();
+  cmd->add_option("--store", o->store, "the records store (a directory)")->capture_default_str();
+  cmd->add_option("--measurers", o->measurers, "local measurer worker processes")
+    ->capture_default_str();
+  cmd->add_option("--cluster", o->cluster, "HOST:PORT of a cluster member: use every "
+                                           "tuning_measurer service in the cluster instead");
+  cmd->add_flag("--random", o->random, "random search (no cost model)");
+  cmd->add_flag("--compare-random", o->compare_random,
+                "also run random search with the same budget (records in STORE/random)");
+  cmd->add_option("--repeats", o->repeats, "timed runs per measurement (min and max dropped)")
+    ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "threads of the candidates' parallel loops")
+    ->capture_default_str();
+  cmd->add_option("--timeout-s", o->timeout_s, "seconds a measurement may take, round trip")
+    ->capture_default_str();
+  cmd->add_option("--export", o->export_path, "write all records as JSON lines to this file");
+  cmd->add_option("--plot", o->plot_path, "write best GFLOP/s against trials as a PNG");
+  return [o] { return run_tune(*o); };
+}
+
+} // namespace troupe

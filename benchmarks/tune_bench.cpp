@@ -1,0 +1,151 @@
+// The autotuner on matmul: model-guided against random search, several
+// seeds, the same trial budget; then the best tuned config against OpenBLAS
+// (its AVX-512 kernels, see matmul_bench) in this process. Reports, as
+// the median over seeds: the final best, the trials to reach 90 % and 95 %
+// of it, and the trials model-guided search needs to reach random
+// search's final best. Prints a table and one JSON object on the last line.
+//
+//   tune_bench --size 1024 --trials 200 --seeds 3 [--threads 1]
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <cblas.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "actors/tuning/measurer_actor.hpp"
+#include "actors/tuning/tuner.hpp"
+#include "compiler/codegen/jit.hpp"
+#include "compiler/codegen/thread_pool.hpp"
+#include "runtime/child_process.hpp"
+#include "runtime/node.hpp"
+
+extern "C" void openblas_set_num_threads(int);
+
+using namespace troupe;
+
+namespace {
+
+uint64_t trials_to_reach(const std::vector<double>& best_so_far, double target) {
+  for (size_t i = 0; i < best_so_far.size(); ++i)
+    if (best_so_far[i] >= target)
+      return i + 1;
+  return best_so_far.size() + 1;  // never
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double best_seconds(const std::function<void()>& run, int repeats) {
+  run();
+  double best = 1e30;
+  for (int i = 0; i < repeats; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    run();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Autotuner: model-guided against random search, and the result against OpenBLAS"};
+  int64_t size = 1024;
+  uint64_t trials = 200;
+  int seeds = 3;
+  int threads = 1;
+  app.add_option("--size", size, "square matmul size");
+  app.add_option("--trials", trials, "trial budget per search");
+  app.add_option("--seeds", seeds, "seeds (the median counts)");
+  app.add_option("--threads", threads, "threads of the candidates and of OpenBLAS");
+  CLI11_PARSE(app, argc, argv);
+  if (!std::getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);  // see matmul_bench
+    execv("/proc/self/exe", argv);
+  }
+  node_config defaults;
+  auto cfg = make_actor_system_config(defaults);
+  caf::actor_system sys{*cfg};
+  auto worker = (std::filesystem::path{self_executable()}.parent_path().parent_path() / "apps"
+                 / "troupe-measure").string();
+  std::vector<tuning_measurer_actor> measurers{tuning::spawn_measurer(sys, worker)};
+  compiler::tuning_task task{"matmul", {size, size, size}};
+  std::vector<double> guided_best, random_best, to90, to95, to_random;
+  compiler::measure_result overall;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    tuning::tune_summary runs[2];
+    for (int random = 0; random < 2; ++random) {
+      tuning::tune_options o;
+      o.task = task;
+      o.trials = trials;
+      o.batch = 16;
+      o.seed = static_cast<uint64_t>(seed);
+      o.random = random == 1;
+      o.threads = threads;
+      o.store_dir = fmt::format("/tmp/tune_bench.{}.{}.{}", getpid(), seed, random);
+      runs[random] = tuning::run_tuning(sys, o, measurers);
+      std::filesystem::remove_all(o.store_dir);
+    }
+    auto& guided = runs[0];
+    auto& random = runs[1];
+    guided_best.push_back(guided.best.gflops);
+    random_best.push_back(random.best.gflops);
+    to90.push_back(static_cast<double>(trials_to_reach(guided.best_so_far, 0.9 * guided.best.gflops)));
+    to95.push_back(static_cast<double>(trials_to_reach(guided.best_so_far, 0.95 * guided.best.gflops)));
+    to_random.push_back(static_cast<double>(trials_to_reach(guided.best_so_far, random.best.gflops)));
+    if (guided.best.gflops > overall.gflops)
+      overall = guided.best;
+    fmt::print("seed {}: guided best {:.1f} GFLOP/s (90 % at trial {}, 95 % at {}), random best {:.1f}, "
+               "guided reached it at trial {}\n", seed, guided.best.gflops, to90.back(), to95.back(),
+               random.best.gflops, to_random.back());
+  }
+  for (auto& m : measurers)
+    caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+
+  // The best config against OpenBLAS, same process, same inputs.
+  compiler::set_compiler_threads(threads);
+  openblas_set_num_threads(threads);
+  auto func = compiler::build_candidate(task, overall.config, "tuned");
+  compiler::jit_module jit;
+  auto fn = jit.compile(func);
+  std::vector<float> a(static_cast<size_t>(size * size)), b(a.size()), c(a.size()), r(a.size());
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (auto& x : a) x = dist(rng);
+  for (auto& x : b) x = dist(rng);
+  void* args[] = {a.data(), b.data(), c.data()};
+  auto n = static_cast<int>(size);
+  double ours = 1e30, blas = 1e30;
+  for (int round = 0; round < 3; ++round) {
+    ours = std::min(ours, best_seconds([&] { fn(args); }, 5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    blas = std::min(blas, best_seconds([&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n,
+                  0.0f, r.data(), n);
+    }, 5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  double flops = task.flops();
+  double ratio = blas / ours;
+  fmt::print("median over {} seeds, {} trials: guided best {:.1f} GFLOP/s, random best {:.1f}; trials "
+             "to 90 % {}, to 95 % {}; guided reached random's best at trial {} ({:.0f} % of the "
+             "budget)\n",
+             seeds, trials, median(guided_best), median(random_best), median(to90), median(to95),
+             median(to_random), 100.0 * median(to_random) / static_cast<double>(trials));
+  fmt::print("tuned config vs OpenBLAS: {:.1f} vs {:.1f} GFLOP/s ({:.3f})\n", flops / ours / 1e9,
+             flops / blas / 1e9, ratio);
+  fmt::print("{{\"benchmark\":\"tune\",\"size\":{},\"trials\":{},\"seeds\":{},\"guided_best\":{:.1f},"
+             "\"random_best\":{:.1f},\"trials_to_90\":{},\"trials_to_95\":{},"
+             "\"trials_to_random_best\":{},\"tuned_gflops\":{:.1f},\"openblas_gflops\":{:.1f},"
+             "\"ratio\":{:.3f}}}\n",
+             size, trials, seeds, median(guided_best), median(random_best), median(to90),
+             median(to95), median(to_random), flops / ours / 1e9, flops / blas / 1e9, ratio);
+  return 0;
+}

@@ -1,0 +1,202 @@
+// The autotuner's loop with real measurer actors and worker processes:
+// planted crashing and hanging candidates become error records and tuning
+// finishes; a run resumes from its records, also after kill -9 of the
+// tuner; measurers on other nodes measure for `troupe tune --cluster`.
+#define BOOST_TEST_MODULE tuner
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "actors/tuning/measurer_actor.hpp"
+#include "actors/tuning/model_actors.hpp"
+#include "actors/tuning/tuner.hpp"
+#include "compiler/tuning/tuning_records.hpp"
+#include "runtime/child_process.hpp"
+#include "tests/support/cluster_fixture.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture : test::cluster_fixture {
+  std::vector<tuning_measurer_actor> local_measurers(int n) {
+    std::vector<tuning_measurer_actor> result;
+    for (int i = 0; i < n; ++i)
+      result.push_back(tuning::spawn_measurer(client.sys(), TROUPE_MEASURE, 2s));
+    return result;
+  }
+
+  tuning::tune_options options(uint64_t trials) {
+    tuning::tune_options o;
+    o.task = {"matmul", {64, 64, 64}};
+    o.trials = trials;
+    o.batch = 8;
+    o.seed = 3;
+    o.store_dir = dir.file("records");
+    o.repeats = 3;
+    o.measure_timeout = 30s;
+    return o;
+  }
+
+  ~fixture() {
+    for (auto& m : measurers)
+      caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+  }
+
+  std::vector<tuning_measurer_actor> measurers;
+};
+
+std::set<std::vector<int64_t>> distinct_configs(const std::vector<compiler::measure_result>& rs) {
+  std::set<std::vector<int64_t>> configs;
+  for (auto& r : rs)
+    configs.insert(r.config);
+  return configs;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(tuner, fixture)
+
+BOOST_AUTO_TEST_CASE(crashing_and_hanging_candidates_are_errors_and_tuning_finishes) {
+  measurers = local_measurers(2);
+  auto o = options(24);
+  o.crash_trial = 3;
+  o.hang_trial = 6;
+  auto summary = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_REQUIRE_EQUAL(summary.records.size(), 24u);
+  size_t crashed = 0, hung = 0, last_fault = 0;
+  for (size_t i = 0; i < summary.records.size(); ++i) {
+    auto& error = summary.records[i].error;
+    if (error.find("crashed") != std::string::npos) {
+      ++crashed;
+      last_fault = std::max(last_fault, i);
+    }
+    if (error.find("timeout") != std::string::npos) {
+      ++hung;
+      last_fault = std::max(last_fault, i);
+    }
+  }
+  BOOST_TEST(crashed == 1u);
+  BOOST_TEST(hung == 1u);
+  BOOST_TEST(summary.best.ok());
+  BOOST_TEST(summary.best.gflops > 1.0);
+  // Later candidates were measured by restarted workers.
+  size_t valid_after_faults = 0;
+  for (size_t i = last_fault + 1; i < summary.records.size(); ++i)
+    valid_after_faults += summary.records[i].ok();
+  BOOST_TEST(valid_after_faults > 0u);
+  BOOST_TEST(distinct_configs(summary.records).size() == 24u);  // nothing measured twice
+  BOOST_TEST(!summary.records[0].device.empty());
+  // Every record is in the store, in order.
+  compiler::tuning_records store(o.store_dir);
+  BOOST_TEST(store.load(o.task).size() == 24u);
+}
+
+BOOST_AUTO_TEST_CASE(random_search_with_a_seed_proposes_the_same_configs) {
+  measurers = local_measurers(1);
+  auto o = options(12);
+  o.random = true;
+  auto first = tuning::run_tuning(client.sys(), o, measurers);
+  o.store_dir = dir.file("records-again");
+  auto second = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_REQUIRE_EQUAL(first.records.size(), second.records.size());
+  for (size_t i = 0; i < first.records.size(); ++i)
+    BOOST_TEST(first.records[i].config == second.records[i].config);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_resumes_from_its_records) {
+  measurers = local_measurers(2);
+  auto o = options(16);
+  auto first = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_REQUIRE_EQUAL(first.measured, 16u);
+  o.trials = 24;
+  auto second = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_TEST(second.resumed == 16u);
+  BOOST_TEST(second.measured == 8u);
+  BOOST_TEST(distinct_configs(second.records).size() == 24u);
+  BOOST_TEST(second.best.gflops >= first.best.gflops);
+}
+
+BOOST_AUTO_TEST_CASE(records_survive_kill_9_of_the_tuner_and_the_next_run_continues) {
+  auto store = dir.file("killed");
+  auto log = dir.file("tune.log");
+  auto tuner = child_process::spawn({test::troupe_binary(), "tune", "--op", "matmul", "--shape",
+                                     "64,64,64", "--trials", "400", "--batch", "4", "--store", store,
+                                     "--repeats", "3"},
+                                    log);
+  BOOST_REQUIRE_MESSAGE(tuner, test::why(tuner));
+  // Wait for progress (every 10 % of 400: after 40 records), then kill -9.
+  auto progressed = test::wait_until([&] {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find("40/400") != std::string::npos;
+  }, 60s);
+  BOOST_REQUIRE_MESSAGE(progressed >= 0, "troupe tune made no progress");
+  tuner->signal(SIGKILL);
+  BOOST_REQUIRE(tuner->wait_for(5s).has_value());
+  size_t kept = 0;
+  {
+    compiler::tuning_records records(store);
+    kept = records.load({"matmul", {64, 64, 64}}).size();
+  }
+  BOOST_TEST(kept >= 40u);
+  measurers = local_measurers(1);
+  auto o = options(kept + 4);
+  o.store_dir = store;
+  o.batch = 4;
+  auto resumed = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_TEST(resumed.resumed == kept);
+  BOOST_TEST(resumed.measured == 4u);
+  BOOST_TEST(distinct_configs(resumed.records).size() == kept + 4);
+}
+
+BOOST_AUTO_TEST_CASE(measurers_on_other_nodes_measure_for_a_cluster_tuner) {
+  start("m1", {"--service", "tuning_measurer=tuning.measurer.m1"});
+  start("m2", {"--service", "tuning_measurer=tuning.measurer.m2", "--seed",
+               cluster.address_of("m1")});
+  auto c = client_of("m1");
+  BOOST_REQUIRE_GE(test::wait_until([&] {
+    auto names = c.directory();
+    if (!names)
+      return false;
+    int found = 0;
+    for (auto& e : *names)
+      found += e.name.rfind("tuning.measurer.", 0) == 0;
+    return found == 2;
+  }, 15s), 0.0);
+  auto jsonl = dir.file("records.jsonl");
+  auto result = test::run_command(test::troupe_binary() + " tune --op matmul --shape 64,64,64 "
+                                  "--trials 8 --batch 4 --repeats 3 --store " + dir.file("cluster")
+                                  + " --cluster " + cluster.address_of("m1") + " --export " + jsonl
+                                  + " --plot " + dir.file("progress.png") + " 2>&1");
+  BOOST_TEST_MESSAGE(result.output);
+  BOOST_REQUIRE_EQUAL(result.status, 0);
+  BOOST_TEST(result.output.find("2 measurer(s)") != std::string::npos);
+  std::ifstream in(jsonl);
+  std::string line;
+  size_t lines = 0;
+  while (std::getline(in, line))
+    lines += line.find("\"device\"") != std::string::npos;
+  BOOST_TEST(lines == 8u);
+  std::ifstream png(dir.file("progress.png"), std::ios::binary);
+  char signature[8] = {};
+  png.read(signature, 8);
+  BOOST_TEST(std::string(signature + 1, 3) == "PNG");
+}
+
+BOOST_AUTO_TEST_CASE(troupe_tune_refuses_a_bad_task_clearly) {
+  auto result = test::run_command(test::troupe_binary() + " tune --op gemv --store "
+                                  + dir.file("bad") + " 2>&1");
+  BOOST_TEST(result.status == 2);
+  BOOST_TEST(result.output.find("unknown tuning op 'gemv'") != std::string::npos, result.output);
+  auto shape = test::run_command(test::troupe_binary() + " tune --op matmul --shape 64,64 --store "
+                                 + dir.file("bad") + " 2>&1");
+  BOOST_TEST(shape.status == 2);
+  BOOST_TEST(shape.output.find("needs 3 shape values") != std::string::npos, shape.output);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

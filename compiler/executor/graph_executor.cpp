@@ -64,12 +64,14 @@ struct graph_executor::impl {
   std::vector<lowered_func> lowered;
   std::vector<std::unique_ptr<float, aligned_free>> storage;
   std::vector<float*> values;  ///< per node, during a run
+  size_t tuned_functions = 0;
 
   /// Looks up every function and binds the planned buffers and constants.
   void link_and_allocate();
 };
 
-graph_executor::graph_executor(const graph& optimized) : impl_(std::make_unique<impl>()) {
+graph_executor::graph_executor(const graph& optimized, const tuned_configs& tuned)
+  : impl_(std::make_unique<impl>()) {
   auto& m = impl_->model;
   m = optimized;
   m.validate();
@@ -81,6 +83,7 @@ graph_executor::graph_executor(const graph& optimized) : impl_(std::make_unique<
     std::vector<tensor> params;
     group_function fn;
     std::string master_op;
+    int master = -1;
     for (int id : members) {
       auto& n = m.node(id);
       std::vector<tensor> inputs;
@@ -99,16 +102,32 @@ graph_executor::graph_executor(const graph& optimized) : impl_(std::make_unique<
         throw compile_error(fmt::format("node '{}' ({}): {}", n.name, n.op, e.what()));
       }
       auto pattern = lookup_op(n.op).pattern;
-      if (pattern == op_pattern::complex_out_fusable || pattern == op_pattern::reduction)
+      if (pattern == op_pattern::complex_out_fusable || pattern == op_pattern::reduction) {
         master_op = n.op;
+        master = id;
+      }
     }
     int output = groups.output[k];
     auto out = tensors.at(output);
     params.push_back(out);
     fn.arg_nodes.push_back(output);
     fn.name = fmt::format("g{}_{}", k, sanitize(m.node(output).name));
+    conv2d_config conv;
+    if (master >= 0 && !tuned.empty())
+      if (auto task = tuning_task_of(m, m.node(master))) {
+        auto found = tuned.find(task->name());
+        auto& shape = m.node(master).shape;  // [1, K/16, OH, OW, 16]
+        // A config that does not fit (not from a valid record) is ignored.
+        if (found != tuned.end() && found->second.size() == 2 && found->second[0] > 0
+            && found->second[1] > 0 && shape[3] % found->second[0] == 0
+            && shape[1] % found->second[1] == 0) {
+          conv.reg_n = found->second[0];
+          conv.oc_tile = found->second[1];
+          ++impl_->tuned_functions;
+        }
+      }
     schedule s({out});
-    schedule_fused_group(s, out, master_op);
+    schedule_fused_group(s, out, master_op, conv);
     impl_->lowered.push_back(lower(s, params, fn.name));
     impl_->functions.push_back(std::move(fn));
   }
@@ -234,6 +253,7 @@ graph_executor::profile(const std::vector<std::vector<float>>& inputs, int repea
 const graph& graph_executor::model() const { return impl_->model; }
 const memory_plan& graph_executor::plan() const { return impl_->plan; }
 size_t graph_executor::function_count() const { return impl_->functions.size(); }
+size_t graph_executor::tuned_function_count() const { return impl_->tuned_functions; }
 
 const std::vector<lowered_func>& graph_executor::lowered_functions() const {
   return impl_->lowered;

@@ -8,6 +8,7 @@
 #include "compiler/graph/graph.hpp"
 #include "compiler/ir/stmt.hpp"
 #include "compiler/passes/plan_memory.hpp"
+#include "compiler/tuning/graph_tasks.hpp"
 
 #include <memory>
 #include <string>
@@ -34,8 +35,10 @@ struct group_signature {
 
 class graph_executor {
 public:
-  /// Compiles `optimized` (the output of optimize_graph).
-  explicit graph_executor(const graph& optimized);
+  /// Compiles `optimized` (the output of optimize_graph). A group whose
+  /// master has a tuning task (tuning_task_of) with a config in `tuned`
+  /// is scheduled with that config (the conv2d template's reg_n, oc_tile).
+  explicit graph_executor(const graph& optimized, const tuned_configs& tuned = {});
   /// Runs `optimized` with its groups already compiled: `object_code` is
   /// native code for this host defining every function of `functions` (as
   /// saved in an artifact, see artifact.hpp). Nothing is lowered or
@@ -60,6 +63,8 @@ public:
   const graph& model() const;
   const memory_plan& plan() const;
   size_t function_count() const;
+  /// How many groups were compiled with a config from `tuned`.
+  size_t tuned_function_count() const;
   /// The lowered program of every group, printed (for debugging).
   std::string lowered_text() const;
   /// The lowered functions, one per group, in execution order.

@@ -15,6 +15,7 @@
 #include "compiler/passes/fuse_operators.hpp"
 #include "compiler/passes/plan_memory.hpp"
 #include "compiler/passes/transform_layout.hpp"
+#include "compiler/tuning/graph_tasks.hpp"
 
 #include <cmath>
 #include <random>
@@ -297,4 +298,52 @@ BOOST_AUTO_TEST_CASE(bad_graphs_are_refused_naming_the_node) {
   graph_executor executor(optimize_graph(g));
   BOOST_TEST(message_of([&] { executor.run({std::vector<float>(3)}); }).find("input 'x' needs 16")
              != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_tasks_of_a_cnn_are_its_blocked_convolutions_counted_by_node) {
+  auto optimized = optimize_graph(small_resnet());
+  auto tasks = extract_tuning_tasks(optimized);
+  BOOST_REQUIRE_EQUAL(tasks.size(), 2u);
+  BOOST_TEST(tasks[0].task.name() == "conv2d_3x16x16x16x3x1x1");  // conv1
+  BOOST_TEST(tasks[0].nodes == 1);
+  BOOST_TEST(tasks[1].task.name() == "conv2d_16x8x8x16x3x1x1");  // conv2 and conv3 after the pool
+  BOOST_TEST(tasks[1].nodes == 2);
+  // The task's candidate has the node's parameters: same blocked data and packed weight.
+  for (auto& n : optimized.nodes)
+    if (auto task = tuning_task_of(optimized, n)) {
+      auto sizes = parameter_sizes(*task);
+      BOOST_TEST(sizes[0] == count_of(optimized.node(n.inputs[0]).shape));
+      BOOST_TEST(sizes[1] == count_of(optimized.node(n.inputs[1]).shape));
+      BOOST_TEST(sizes[2] == count_of(n.shape));
+    }
+  // Unblocked convolutions have no task.
+  BOOST_TEST(extract_tuning_tasks(optimize_graph(small_resnet(), {true, false, true})).empty());
+}
+
+BOOST_AUTO_TEST_CASE(tuned_configs_change_the_convolution_schedules_but_not_the_values) {
+  auto g = small_resnet();
+  auto input = random_values(3 * 16 * 16, 24);
+  auto expected = reference(g, {input})[0];
+  auto optimized = optimize_graph(g);
+  graph_executor untuned(optimized);
+  // The defaults: reg_n 8 for both widths (16 and 8); tuned: 4 and 2.
+  tuned_configs tuned{{"conv2d_3x16x16x16x3x1x1", {4, 1}}, {"conv2d_16x8x8x16x3x1x1", {2, 1}},
+                      {"conv2d_99x1x1x16x1x1x0", {1, 1}}};
+  graph_executor tuned_executor(optimized, tuned);
+  BOOST_TEST(untuned.tuned_function_count() == 0u);
+  BOOST_TEST(tuned_executor.tuned_function_count() == 3u);
+  require_close(tuned_executor.run({input})[0], expected);
+  require_close(untuned.run({input})[0], expected);
+  auto text = tuned_executor.lowered_text(), default_text = untuned.lowered_text();
+  BOOST_TEST(text != default_text);
+  // The register tile's width is the extent of the accumulator's unrolled
+  // pixel loop (conv1 is named bn1 once the batch norm folds into it).
+  BOOST_TEST(text.find("unrolled (bn1.l, 0, 4)") != std::string::npos);
+  BOOST_TEST(text.find("unrolled (conv2.l, 0, 2)") != std::string::npos);
+  BOOST_TEST(text.find("unrolled (conv3.l, 0, 2)") != std::string::npos);
+  BOOST_TEST(default_text.find("unrolled (bn1.l, 0, 8)") != std::string::npos);
+  BOOST_TEST(default_text.find("unrolled (conv2.l, 0, 8)") != std::string::npos);
+  // A config that does not fit the node (reg_n 3 does not divide 16) is ignored.
+  graph_executor misfit(optimized, {{"conv2d_3x16x16x16x3x1x1", {3, 1}}});
+  BOOST_TEST(misfit.tuned_function_count() == 0u);
 }

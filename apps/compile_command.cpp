@@ -14,6 +14,8 @@
 #include "compiler/executor/artifact.hpp"
 #include "compiler/frontend/onnx_import.hpp"
 #include "compiler/ir/compile_error.hpp"
+#include "compiler/tuning/graph_tasks.hpp"
+#include "compiler/tuning/tuning_records.hpp"
 
 namespace troupe {
 
@@ -42,7 +44,19 @@ int compile_model(const compile_model_options& options, std::ostream& out, std::
     auto optimized = optimize_graph(imported, passes);
     if (options.print_graph)
       out << print(optimized);
-    graph_executor compiled(optimized);
+    tuned_configs tuned;
+    if (!options.records.empty()) {
+      tuning_records store(options.records);
+      auto tasks = extract_tuning_tasks(optimized);
+      for (auto& t : tasks)
+        if (auto best = store.best(t.task))
+          tuned[t.task.name()] = best->config;
+      out << fmt::format("tuned schedules for {} of {} tasks from {}\n", tuned.size(), tasks.size(),
+                         options.records);
+    }
+    graph_executor compiled(optimized, tuned);
+    if (!tuned.empty())
+      out << fmt::format("{} functions use a tuned schedule\n", compiled.tuned_function_count());
     auto seconds = std::chrono::duration<double>(clock::now() - start).count();
     out << fmt::format("optimized to {} {}functions, compiled in {:.2f} s\n",
                        compiled.function_count(), options.fuse ? "fused " : "", seconds);
@@ -73,6 +87,9 @@ command_runner add_compile_command(CLI::App& app) {
     "--no-layout", "keep NCHW convolutions and unpacked dense weights (no layout transformation)");
   cmd->add_flag("--print-graph", options->print_graph, "print the optimized graph");
   cmd->add_flag("--print-ir", options->print_ir, "print every function's lowered program");
+  cmd->add_option("--records", options->records,
+                  "a tuning records store (troupe tune --store): every task of the model with a "
+                  "valid record compiles with its best config");
   cmd->footer("The compiled model runs only on CPUs with the features of this one; its batch\n"
               "size is the ONNX model's (export it with a fixed batch dimension).");
   return [options, no_fuse, no_layout] {

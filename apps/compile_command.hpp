@@ -15,6 +15,9 @@ struct compile_model_options {
   bool transform_layout = true;
   bool print_graph = false;  ///< the optimized graph, to `out`
   bool print_ir = false;     ///< every group's lowered program, to `out`
+  /// A tuning records store (troupe tune): each task of the model with a
+  /// valid record compiles with its best config.
+  std::string records = {};
 };
 
 /// Imports, optimizes, compiles and saves; progress lines go to `out`, the

@@ -1,6 +1,8 @@
-// troupe tune: the autotuner on one operator. The explorer and cost model
-// run here; measurers are local worker processes (--measurers N) or every
-// tuning_measurer registered in a cluster (--cluster HOST:PORT).
+// troupe tune: the autotuner on one operator, or on every task of a model
+// (--model: the task scheduler shares the trials among them). The explorer
+// and cost model run here; measurers are local worker processes
+// (--measurers N) or every tuning_measurer registered in a cluster
+// (--cluster HOST:PORT).
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -10,8 +12,11 @@
 #include <unistd.h>
 
 #include "actors/tuning/measurer_actor.hpp"
+#include "actors/tuning/task_scheduler.hpp"
 #include "actors/tuning/tuner.hpp"
 #include "apps/command.hpp"
+#include "compiler/executor/graph_executor.hpp"
+#include "compiler/frontend/onnx_import.hpp"
 #include "compiler/ir/compile_error.hpp"
 #include "compiler/tuning/plot_png.hpp"
 #include "compiler/tuning/tuning_records.hpp"
@@ -40,6 +45,8 @@ struct tune_command_options {
   int timeout_s = 60;
   std::string export_path;
   std::string plot_path;
+  std::string model;       ///< tune every task of this ONNX model
+  bool transfer = false;   ///< start new tasks' cost models from similar tasks' records
 };
 
 // "[=====>     ]  64/200 trials  best 143.2 GFLOP/s  3 errors"
@@ -78,19 +85,38 @@ std::vector<tuning_measurer_actor> cluster_measurers(caf::actor_system& sys,
   return found;
 }
 
-tuning::tune_summary tune_once(caf::actor_system& sys, const tune_command_options& o,
-                               const std::vector<tuning_measurer_actor>& measurers, bool random,
-                               const std::string& store) {
+// Every tuning_measurer of the cluster, or --measurers local workers.
+std::vector<tuning_measurer_actor> make_measurers(caf::actor_system& sys,
+                                                  const tune_command_options& o) {
+  if (!o.cluster.empty())
+    return cluster_measurers(sys, o.cluster);
+  std::vector<tuning_measurer_actor> measurers;
+  auto worker = (std::filesystem::path{self_executable()}.parent_path() / "troupe-measure").string();
+  for (int i = 0; i < std::max(1, o.measurers); ++i)
+    measurers.push_back(tuning::spawn_measurer(sys, worker));
+  return measurers;
+}
+
+tuning::tune_options base_options(const tune_command_options& o) {
   tuning::tune_options options;
-  options.task = {o.op, o.shape};
-  options.trials = o.trials;
   options.batch = o.batch;
   options.seed = o.seed;
-  options.random = random;
-  options.store_dir = store;
+  options.random = o.random;
+  options.store_dir = o.store;
   options.repeats = o.repeats;
   options.threads = o.threads;
   options.measure_timeout = std::chrono::seconds{o.timeout_s};
+  return options;
+}
+
+tuning::tune_summary tune_once(caf::actor_system& sys, const tune_command_options& o,
+                               const std::vector<tuning_measurer_actor>& measurers, bool random,
+                               const std::string& store) {
+  auto options = base_options(o);
+  options.task = {o.op, o.shape};
+  options.trials = o.trials;
+  options.random = random;
+  options.store_dir = store;
   bool tty = isatty(STDOUT_FILENO);
   std::cout << fmt::format("{} search, {} trials in batches of {}, {} measurer(s), records in {}\n",
                            random ? "random" : "model-guided", o.trials, o.batch, measurers.size(),
@@ -128,24 +154,66 @@ void print_summary(const tune_command_options& o, const tuning::tune_summary& s)
   }
 }
 
+// --model: the task scheduler over the model's tasks, then one table.
+int tune_model(caf::actor_system& sys, const tune_command_options& o,
+               const std::vector<tuning_measurer_actor>& measurers) {
+  auto optimized = compiler::optimize_graph(compiler::import_onnx(o.model));
+  auto tasks = compiler::extract_tuning_tasks(optimized);
+  std::cout << fmt::format("{}: {} tuning tasks, {} trials in slices of {}, {} measurer(s), "
+                           "records in {}{}\n", o.model, tasks.size(), o.trials, o.batch,
+                           measurers.size(), o.store, o.transfer ? ", transfer" : "");
+  if (tasks.empty()) {
+    std::cout << "nothing to tune (no blocked convolution with batch 1)\n";
+    return exit_ok;
+  }
+  tuning::model_tune_options options;
+  options.trials = o.trials;
+  options.transfer = o.transfer;
+  options.base = base_options(o);
+  auto summary = tuning::schedule_model_tuning(
+    sys, optimized, options, measurers, [](size_t i, const tuning::model_tune_summary& s) {
+      auto& t = s.tasks[i];
+      std::cout << fmt::format("  {:>5} trials  {:<28} slice {:>2}  {:>4} records  best {:.1f} "
+                               "GFLOP/s{}\n", s.trials, t.task.task.name(), t.slices, t.trials,
+                               t.best.gflops,
+                               t.transferred_from.empty() ? "" : "  (model from "
+                                                                   + t.transferred_from + ")");
+    });
+  std::cout << fmt::format("{} records over {} tasks, {:.1f} s\n", summary.trials,
+                           summary.tasks.size(), summary.seconds);
+  std::cout << fmt::format("  {:<28}  {:>5}  {:>6}  {:>10}  {:>9}\n", "task", "nodes", "trials",
+                           "GFLOP/s", "ms");
+  bool all_tuned = true;
+  for (auto& t : summary.tasks) {
+    bool tuned = t.best.ok() && t.best.gflops > 0;
+    all_tuned = all_tuned && tuned;
+    std::cout << fmt::format("  {:<28}  {:>5}  {:>6}  {:>10.1f}  {:>9}\n", t.task.task.name(),
+                             t.task.nodes, t.trials, t.best.gflops,
+                             tuned ? fmt::format("{:.3f}", t.best.seconds * 1e3) : "-");
+  }
+  std::cout << fmt::format("compile with the best records: troupe compile {} -o MODEL.troupe "
+                           "--records {}\n", o.model, o.store);
+  return all_tuned ? exit_ok : exit_failure;
+}
+
 int run_tune(const tune_command_options& o) {
   node_config defaults;
   auto cfg = make_actor_system_config(defaults);
   caf::actor_system sys{*cfg};
   try {
+    if (!o.model.empty()) {
+      auto measurers = make_measurers(sys, o);
+      auto rc = tune_model(sys, o, measurers);
+      if (o.cluster.empty())
+        for (auto& m : measurers)
+          caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+      return rc;
+    }
     compiler::tuning_task task{o.op, o.shape};
     auto space = compiler::space_of(task);
     std::cout << fmt::format("tuning {} ({} configs, {:.3f} GFLOP per run)\n", task.name(),
                              space.size(), task.flops() / 1e9);
-    std::vector<tuning_measurer_actor> measurers;
-    std::vector<caf::actor> local;
-    if (!o.cluster.empty()) {
-      measurers = cluster_measurers(sys, o.cluster);
-    } else {
-      auto worker = (std::filesystem::path{self_executable()}.parent_path() / "troupe-measure").string();
-      for (int i = 0; i < std::max(1, o.measurers); ++i)
-        measurers.push_back(tuning::spawn_measurer(sys, worker));
-    }
+    auto measurers = make_measurers(sys, o);
     auto guided = tune_once(sys, o, measurers, o.random, o.store);
     print_summary(o, guided);
     std::vector<compiler::plot_series> series{
@@ -187,7 +255,8 @@ command_runner add_tune_command(CLI::App& app) {
                                  "C,H,W,K,R,stride,pad)")->capture_default_str();
   cmd->add_option("--shape", o->shape, "the operator's shape")->delimiter(',')->capture_default_str();
   cmd->add_option("--trials", o->trials, "measurements to reach (records already in the store "
-                                         "count: a stopped run resumes)")->capture_default_str();
+                                         "count: a stopped run resumes); with --model, over all "
+                                         "its tasks")->capture_default_str();
   cmd->add_option("--batch", o->batch, "configs measured per round; the cost model retrains "
                                        "after each")->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of the explorer, the cost model and the inputs")
@@ -208,6 +277,13 @@ command_runner add_tune_command(CLI::App& app) {
     ->capture_default_str();
   cmd->add_option("--export", o->export_path, "write all records as JSON lines to this file");
   cmd->add_option("--plot", o->plot_path, "write best GFLOP/s against trials as a PNG");
+  cmd->add_option("--model", o->model,
+                  "tune every task of this ONNX model (its blocked convolutions) instead of --op: "
+                  "the trials are shared among the tasks in slices of --batch, weighted by "
+                  "nodes x flops, improving tasks first; compile with troupe compile --records");
+  cmd->add_flag("--transfer", o->transfer,
+                "with --model: a task without records starts its cost model from the records of "
+                "the store's most similar task (same op, closest flops)");
   return [o] { return run_tune(*o); };
 }
 

@@ -48,6 +48,19 @@ private:
 
 struct cost_model_state {
   std::unique_ptr<feature_cache> features;
+  /// Other tasks' features, for transferred records (by task name).
+  std::map<std::string, std::unique_ptr<feature_cache>> transferred;
+  /// The features of `task`'s configs.
+  feature_cache& features_of(const compiler::tuning_task& task) {
+    auto name = task.name();
+    if (name == own_name)
+      return *features;
+    auto& cache = transferred[name];
+    if (!cache)
+      cache = std::make_unique<feature_cache>(task);
+    return *cache;
+  }
+  std::string own_name;
   std::unique_ptr<compiler::cost_model> model;
   static inline const char* name = "tuning_cost_model";
 };
@@ -76,25 +89,40 @@ cost_model_actor spawn_cost_model(caf::actor_system& sys, compiler::tuning_task 
   auto behavior = [task, seed](cost_model_actor::stateful_pointer<cost_model_state> self)
       -> cost_model_actor::behavior_type {
     self->state.features = std::make_unique<feature_cache>(task);
+    self->state.own_name = task.name();
     compiler::cost_model_options options;
     options.seed = seed;
     self->state.model = std::make_unique<compiler::cost_model>(options);
     return {
       [self](train_atom, const std::vector<std::string>& records) -> caf::result<uint64_t> {
+        // Records of other tasks (transfer) rank among themselves: one
+        // group per run of consecutive records of one task.
         std::vector<std::vector<float>> rows;
         std::vector<double> throughput;
+        std::vector<size_t> groups;
+        std::string group_task;
         for (auto& line : records) {
           auto [record_task, result] = compiler::record_from_json(line);
-          auto& features = self->state.features->of(result.config);
+          std::vector<float> features;
+          try {
+            features = self->state.features_of(record_task).of(result.config);
+          } catch (const std::exception&) {
+            continue;  // a config of another space: nothing to learn from
+          }
           if (features.empty())
             continue;  // the template refuses it: nothing to learn from
-          rows.push_back(features);
+          if (groups.empty() || record_task.name() != group_task) {
+            groups.push_back(0);
+            group_task = record_task.name();
+          }
+          ++groups.back();
+          rows.push_back(std::move(features));
           throughput.push_back(result.ok() ? result.gflops : 0.0);
         }
         if (rows.size() < 2)
           return uint64_t{0};
         try {
-          self->state.model->train(rows, throughput);
+          self->state.model->train(rows, throughput, groups);
         } catch (const std::exception& e) {
           return caf::make_error(caf::sec::runtime_error, std::string("training failed: ") + e.what());
         }

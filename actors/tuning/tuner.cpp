@@ -35,7 +35,10 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
     self->send_exit(explorer, caf::exit_reason::user_shutdown);
     self->send_exit(model, caf::exit_reason::user_shutdown);
   };
+  // Transferred records first: the training rows stay grouped by task.
   std::vector<std::string> record_lines;
+  for (auto& r : options.transfer)
+    record_lines.push_back(compiler::record_to_json(r.task, r.result));
   auto add_record = [&](const compiler::measure_result& r, bool resumed) {
     summary.records.push_back(r);
     record_lines.push_back(compiler::record_to_json(options.task, r));
@@ -69,11 +72,11 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
     add_record(r, true);
     measured_configs.push_back(config_to_json(r.config));
   }
-  if (!measured_configs.empty()) {
+  if (!measured_configs.empty())
     self->request(explorer, model_timeout, measure_atom::value, measured_configs)
       .receive([](uint64_t) {}, on_error);
+  if (!record_lines.empty())
     retrain();
-  }
   if (on_progress)
     on_progress(progress);
 

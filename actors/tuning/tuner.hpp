@@ -16,6 +16,7 @@
 #include <caf/actor_system.hpp>
 
 #include "compiler/tuning/measure_protocol.hpp"
+#include "compiler/tuning/tuning_records.hpp"
 #include "messages/tuning_protocol.hpp"
 
 namespace troupe::tuning {
@@ -34,6 +35,10 @@ struct tune_options {
   /// from this 1-based measurement on crashes / hangs its worker (0: none).
   uint64_t crash_trial = 0;
   uint64_t hang_trial = 0;
+  /// Records of other tasks (transfer learning): the cost model trains on
+  /// them with the task's own records (one ranking group per task), so
+  /// even the first batch is model-guided. Not stored, not counted.
+  std::vector<compiler::tuning_record> transfer;
 };
 
 struct tune_progress {

@@ -12,7 +12,9 @@
 
 #include "actors/tuning/measurer_actor.hpp"
 #include "actors/tuning/model_actors.hpp"
+#include "actors/tuning/task_scheduler.hpp"
 #include "actors/tuning/tuner.hpp"
+#include "compiler/executor/graph_executor.hpp"
 #include "compiler/tuning/tuning_records.hpp"
 #include "runtime/child_process.hpp"
 #include "tests/support/cluster_fixture.hpp"
@@ -55,6 +57,20 @@ std::set<std::vector<int64_t>> distinct_configs(const std::vector<compiler::meas
   for (auto& r : rs)
     configs.insert(r.config);
   return configs;
+}
+
+/// Two convolutions, two tasks: 1x1 16 -> 64 channels, then 3x3 64 -> 32,
+/// on a 4 x `width` image (most configs fit a width of 56).
+compiler::graph two_conv_model(int64_t width = 56) {
+  compiler::graph g;
+  int x = g.add_input("x", {1, 16, 4, width});
+  int w1 = g.add_constant("w1", {64, 16, 1, 1}, std::vector<float>(64 * 16, 0.01f));
+  int c1 = g.add_op("conv2d", {x, w1}, {{"strides", {1, 1}}, {"pads", {0, 0}}}, {}, "conv1");
+  int r1 = g.add_op("relu", {c1}, {}, {}, "relu1");
+  int w2 = g.add_constant("w2", {32, 64, 3, 3}, std::vector<float>(32 * 64 * 9, 0.01f));
+  int c2 = g.add_op("conv2d", {r1, w2}, {{"strides", {1, 1}}, {"pads", {1, 1}}}, {}, "conv2");
+  g.mark_output(g.add_op("relu", {c2}, {}, {}, "relu2"));
+  return compiler::optimize_graph(g);
 }
 
 } // namespace
@@ -119,6 +135,53 @@ BOOST_AUTO_TEST_CASE(a_run_resumes_from_its_records) {
   BOOST_TEST(second.measured == 8u);
   BOOST_TEST(distinct_configs(second.records).size() == 24u);
   BOOST_TEST(second.best.gflops >= first.best.gflops);
+}
+
+BOOST_AUTO_TEST_CASE(a_model_shares_its_trial_budget_among_its_tasks_and_resumes) {
+  measurers = local_measurers(2);
+  auto model = two_conv_model();
+  tuning::model_tune_options o;
+  o.trials = 20;
+  o.base = options(0);
+  o.base.batch = 4;
+  auto first = tuning::schedule_model_tuning(client.sys(), model, o, measurers);
+  BOOST_REQUIRE_EQUAL(first.tasks.size(), 2u);
+  BOOST_TEST(first.trials == 20u);
+  uint64_t total = 0;
+  for (auto& t : first.tasks) {
+    BOOST_TEST_CONTEXT(t.task.task.name()) {
+      BOOST_TEST(t.trials >= 4u);  // every task had its warm-up slice
+      BOOST_TEST(t.measured == t.trials);
+      BOOST_TEST((t.best.ok() && t.best.gflops > 0));
+    }
+    total += t.trials;
+  }
+  BOOST_TEST(total == 20u);
+  // conv2 does 18 times the work of conv1: after the warm-up, the slices go to it.
+  BOOST_TEST(first.tasks[1].trials > first.tasks[0].trials);
+  {
+    compiler::tuning_records store(o.base.store_dir);
+    for (auto& t : first.tasks)
+      BOOST_TEST(store.load(t.task.task).size() == t.trials);
+  }
+  // More trials continue from the store.
+  o.trials = 28;
+  auto second = tuning::schedule_model_tuning(client.sys(), model, o, measurers);
+  BOOST_TEST(second.trials == 28u);
+  uint64_t measured = 0;
+  for (auto& t : second.tasks)
+    measured += t.measured;
+  BOOST_TEST(measured == 8u);
+  // A new task of a similar model starts its cost model from the closest
+  // task's records (the 1x1 convolution at half the width is closest to
+  // the 1x1 one at full width).
+  o.transfer = true;
+  o.trials = 28 + 8;
+  auto transferred = tuning::schedule_model_tuning(client.sys(), two_conv_model(28), o, measurers);
+  BOOST_REQUIRE_EQUAL(transferred.tasks.size(), 2u);
+  BOOST_TEST(transferred.tasks[0].transferred_from == first.tasks[0].task.task.name());
+  for (auto& t : transferred.tasks)
+    BOOST_TEST((t.best.ok() && t.best.gflops > 0), t.task.task.name());
 }
 
 BOOST_AUTO_TEST_CASE(records_survive_kill_9_of_the_tuner_and_the_next_run_continues) {

@@ -7,6 +7,7 @@
 
 #include "compiler/executor/artifact.hpp"
 #include "compiler/ir/compile_error.hpp"
+#include "test_values.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,21 +24,11 @@ using namespace troupe::compiler;
 
 namespace {
 
-std::vector<float> random_values(int64_t n, unsigned seed, float lo = -1, float hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v)
-    x = dist(rng);
-  return v;
-}
+using testing::random_values;
 
 int constant(graph& g, const std::string& name, std::vector<int64_t> shape, unsigned seed,
              float lo = -0.5f, float hi = 0.5f) {
-  int64_t n = 1;
-  for (auto d : shape)
-    n *= d;
-  return g.add_constant(name, std::move(shape), random_values(n, seed, lo, hi));
+  return testing::random_constant(g, name, std::move(shape), seed, lo, hi);
 }
 
 graph mlp(int64_t batch) {

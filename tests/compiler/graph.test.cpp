@@ -15,6 +15,7 @@
 #include "compiler/passes/fuse_operators.hpp"
 #include "compiler/passes/plan_memory.hpp"
 #include "compiler/passes/transform_layout.hpp"
+#include "test_values.hpp"
 #include "compiler/tuning/graph_tasks.hpp"
 
 #include <cmath>
@@ -24,14 +25,7 @@ using namespace troupe::compiler;
 
 namespace {
 
-std::vector<float> random_values(int64_t n, unsigned seed, float lo = -1, float hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v)
-    x = dist(rng);
-  return v;
-}
+using testing::random_values;
 
 int64_t count_of(const std::vector<int64_t>& shape) {
   int64_t n = 1;
@@ -42,8 +36,7 @@ int64_t count_of(const std::vector<int64_t>& shape) {
 
 int constant(graph& g, const std::string& name, std::vector<int64_t> shape, unsigned seed,
              float lo = -0.5f, float hi = 0.5f) {
-  auto n = count_of(shape);
-  return g.add_constant(name, std::move(shape), random_values(n, seed, lo, hi));
+  return testing::random_constant(g, name, std::move(shape), seed, lo, hi);
 }
 
 /// Every operator on its own, with the default schedule, interpreted.
@@ -277,26 +270,18 @@ BOOST_AUTO_TEST_CASE(a_blocked_depthwise_convolution_adds_its_bias_and_matches_u
 }
 
 BOOST_AUTO_TEST_CASE(bad_graphs_are_refused_naming_the_node) {
-  auto message_of = [](auto&& action) {
-    try {
-      action();
-    } catch (const compile_error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   graph g;
   int x = g.add_input("x", {2, 8});
-  BOOST_TEST(message_of([&] { g.add_op("gelu", {x}); }).find("unsupported operator 'gelu'")
+  BOOST_TEST(testing::error_of([&] { g.add_op("gelu", {x}); }).find("unsupported operator 'gelu'")
              != std::string::npos);
   int w = g.add_constant("w", {4, 7}, std::vector<float>(28, 0.5f));
-  auto mismatch = message_of([&] { g.add_op("dense", {x, w}, {}, {}, "head"); });
+  auto mismatch = testing::error_of([&] { g.add_op("dense", {x, w}, {}, {}, "head"); });
   BOOST_TEST(mismatch.find("head") != std::string::npos, mismatch);
   BOOST_TEST(mismatch.find("input features differ") != std::string::npos, mismatch);
   int ok = g.add_op("relu", {x}, {}, {}, "r");
   g.mark_output(ok);
   graph_executor executor(optimize_graph(g));
-  BOOST_TEST(message_of([&] { executor.run({std::vector<float>(3)}); }).find("input 'x' needs 16")
+  BOOST_TEST(testing::error_of([&] { executor.run({std::vector<float>(3)}); }).find("input 'x' needs 16")
              != std::string::npos);
 }
 

@@ -11,6 +11,7 @@
 #include "compiler/ir/printer.hpp"
 #include "compiler/lower/lower.hpp"
 #include "compiler/schedules/matmul_schedule.hpp"
+#include "test_values.hpp"
 
 #include <random>
 
@@ -148,36 +149,28 @@ BOOST_AUTO_TEST_CASE(fused_loops_and_inlined_producers_compute_the_same_values) 
 
 BOOST_AUTO_TEST_CASE(illegal_schedules_are_refused_with_the_stage_and_loop_named) {
   matmul_case mm(8, 8, 4);
-  auto message_of = [](auto&& action) {
-    try {
-      action();
-    } catch (const compile_error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   schedule s({mm.c});
   auto i = mm.c->axes[0].var;
-  BOOST_TEST(message_of([&] { s.split(mm.c, i, 0); }).find("factor must be positive")
+  BOOST_TEST(testing::error_of([&] { s.split(mm.c, i, 0); }).find("factor must be positive")
              != std::string::npos);
   auto stranger = make_var("q");
-  BOOST_TEST(message_of([&] { s.split(mm.c, stranger, 2); }).find("'q' is not a loop of stage 'C'")
+  BOOST_TEST(testing::error_of([&] { s.split(mm.c, stranger, 2); }).find("'q' is not a loop of stage 'C'")
              != std::string::npos);
   auto r = reduction_axes(mm.c)[0].var;
-  BOOST_TEST(message_of([&] { s.parallel(mm.c, r); }).find("reduction axis") != std::string::npos);
-  BOOST_TEST(message_of([&] { s.vectorize(mm.c, r); }).find("reduction axis") != std::string::npos);
-  BOOST_TEST(message_of([&] { s.split(mm.a, i, 2); }).find("input") != std::string::npos);
-  BOOST_TEST(message_of([&] { s.compute_inline(mm.c); }).find("reduction") != std::string::npos);
+  BOOST_TEST(testing::error_of([&] { s.parallel(mm.c, r); }).find("reduction axis") != std::string::npos);
+  BOOST_TEST(testing::error_of([&] { s.vectorize(mm.c, r); }).find("reduction axis") != std::string::npos);
+  BOOST_TEST(testing::error_of([&] { s.split(mm.a, i, 2); }).find("input") != std::string::npos);
+  BOOST_TEST(testing::error_of([&] { s.compute_inline(mm.c); }).find("reduction") != std::string::npos);
 
   auto a = placeholder({4}, "X");
   auto p = compute({4}, [&](const std::vector<expr>& j) { return read(a, j) + float_imm(1); }, "P");
   auto c = compute({4}, [&](const std::vector<expr>& j) { return read(p, j) * float_imm(3); }, "Q");
   schedule t({c});
-  BOOST_TEST(message_of([&] { t.compute_at(p, c, make_var("elsewhere")); })
+  BOOST_TEST(testing::error_of([&] { t.compute_at(p, c, make_var("elsewhere")); })
                  .find("outside the consumer's loops") != std::string::npos);
-  BOOST_TEST(message_of([&] { lower(t, {c}, "f"); }).find("input 'X'") != std::string::npos);
-  BOOST_TEST(message_of([&] { lower(t, {a}, "f"); }).find("output 'Q'") != std::string::npos);
-  BOOST_TEST(message_of([&] { t.fuse(c, c->axes[0].var, c->axes[0].var); }).find("right before")
+  BOOST_TEST(testing::error_of([&] { lower(t, {c}, "f"); }).find("input 'X'") != std::string::npos);
+  BOOST_TEST(testing::error_of([&] { lower(t, {a}, "f"); }).find("output 'Q'") != std::string::npos);
+  BOOST_TEST(testing::error_of([&] { t.fuse(c, c->axes[0].var, c->axes[0].var); }).find("right before")
              != std::string::npos);
 }
 
@@ -279,20 +272,12 @@ BOOST_AUTO_TEST_CASE(the_tensorized_matmul_schedule_with_packed_panels_is_correc
 }
 
 BOOST_AUTO_TEST_CASE(a_tensorize_that_does_not_match_is_refused_with_what_differs) {
-  auto message_of = [](auto&& action) {
-    try {
-      action();
-    } catch (const compile_error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   matmul_case mm(16, 64, 12);
   {
     schedule s({mm.c});
     auto tiles = s.tile(mm.c, mm.c->axes[0].var, mm.c->axes[1].var, 4, 32);
     s.tensorize(mm.c, tiles[2], gemm_accumulate_intrinsic(8, 32, 12));
-    auto message = message_of([&] { lower(s, {mm.a, mm.b, mm.c}, "f"); });
+    auto message = testing::error_of([&] { lower(s, {mm.a, mm.b, mm.c}, "f"); });
     BOOST_TEST(message.find("does not match axis") != std::string::npos, message);
   }
   {
@@ -304,7 +289,7 @@ BOOST_AUTO_TEST_CASE(a_tensorize_that_does_not_match_is_refused_with_what_differ
     auto r = reduce_axis(1, "unused");
     (void)r;
     s.tensorize(y, y->axes[0].var, gemm_accumulate_intrinsic(8, 32, 1));
-    auto message = message_of([&] { lower(s, {x, y}, "f"); });
+    auto message = testing::error_of([&] { lower(s, {x, y}, "f"); });
     BOOST_TEST(message.find("tensorize of stage 'Y'") != std::string::npos, message);
   }
   {
@@ -332,11 +317,11 @@ BOOST_AUTO_TEST_CASE(a_tensorize_that_does_not_match_is_refused_with_what_differ
     auto [io, ii] = s.split(mm.c, mm.c->axes[0].var, 3);  // 16 = 5*3 + 1: a remainder
     (void)io;
     s.tensorize(mm.c, ii, gemm_accumulate_intrinsic(3, 64, 12));
-    auto message = message_of([&] { lower(s, {mm.a, mm.b, mm.c}, "f"); });
+    auto message = testing::error_of([&] { lower(s, {mm.a, mm.b, mm.c}, "f"); });
     BOOST_TEST(message.find("remainder") != std::string::npos, message);
   }
   schedule s({mm.c});
-  BOOST_TEST(message_of([&] { s.tensorize(mm.c, make_var("z"), gemm_accumulate_intrinsic(8, 32, 12)); })
+  BOOST_TEST(testing::error_of([&] { s.tensorize(mm.c, make_var("z"), gemm_accumulate_intrinsic(8, 32, 12)); })
                  .find("'z' is not a loop of stage 'C'") != std::string::npos);
 }
 

@@ -12,12 +12,15 @@
 #include "compiler/executor/graph_executor.hpp"
 #include "compiler/ops/conv.hpp"
 #include "compiler/passes/transform_layout.hpp"
+#include "compiler/tuning/graph_tasks.hpp"
+#include "compiler/tuning/tuning_records.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <chrono>
+#include <memory>
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
@@ -97,7 +100,8 @@ double onednn_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds
   }, min_seconds);
 }
 
-double troupe_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds) {
+double troupe_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds,
+                      tuning_records* records, bool* tuned) {
   graph g;
   int out;
   if (l.groups == 1) {
@@ -137,7 +141,15 @@ double troupe_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds
     out = g.add_op("relu", {conv}, {}, {}, "relu");
   }
   g.mark_output(out);
-  graph_executor executor(optimize_graph(g, {false, false, true}));
+  auto optimized = optimize_graph(g, {false, false, true});
+  // The best tuned schedule of this convolution, if a records store has one.
+  tuned_configs configs;
+  if (records && l.groups == 1)
+    for (auto& t : extract_tuning_tasks(optimized))
+      if (auto best = records->best(t.task))
+        configs[t.task.name()] = best->config;
+  graph_executor executor(optimized, configs);
+  *tuned = executor.tuned_function_count() > 0;
   auto input = random_values(executor.model().elements(executor.model().inputs[0]), 1);
   std::vector<float> output(static_cast<size_t>(executor.model().elements(executor.model().outputs[0])));
   return best_seconds([&] { executor.run({input.data()}, {output.data()}); }, min_seconds);
@@ -151,6 +163,9 @@ int main(int argc, char** argv) {
   double min_seconds = 0.05;
   app.add_option("--threads", threads, "threads for both");
   app.add_option("--min-seconds", min_seconds, "length of one timed round");
+  std::string records_dir;
+  app.add_option("--records", records_dir, "a tuning records store (troupe tune --store): layers "
+                                           "with a tuned schedule use it (marked * in the table)");
   CLI11_PARSE(app, argc, argv);
   // oneDNN (Debian's OpenMP build) reads OMP_NUM_THREADS when the OpenMP
   // runtime loads: set it and re-exec, else it uses every core.
@@ -161,6 +176,9 @@ int main(int argc, char** argv) {
     execv("/proc/self/exe", argv);
   }
   set_compiler_threads(threads);
+  std::unique_ptr<tuning_records> records;
+  if (!records_dir.empty())
+    records = std::make_unique<tuning_records>(records_dir);
   std::vector<layer> layers = {
       {"r18 7x7 s2 224 3->64", 3, 224, 224, 64, 7, 2, 3, 1},
       {"r18 3x3 56 64->64", 64, 56, 56, 64, 3, 1, 1, 1},
@@ -181,12 +199,14 @@ int main(int argc, char** argv) {
     auto& l = layers[i];
     int64_t oh = ops::conv_output_size(l.h, l.r, l.stride, l.pad);
     int64_t ow = ops::conv_output_size(l.w, l.r, l.stride, l.pad);
-    double ours = troupe_seconds(l, oh, ow, min_seconds);
+    bool tuned = false;
+    double ours = troupe_seconds(l, oh, ow, min_seconds, records.get(), &tuned);
     double theirs = onednn_seconds(l, oh, ow, min_seconds);
     double speed = theirs / ours;  // 1.0: as fast as oneDNN
     (l.groups == 1 ? dense_sum : depthwise_sum) += speed;
     ++(l.groups == 1 ? dense_count : depthwise_count);
-    fmt::print("{:<26} {:>11.3f} {:>11.3f} {:>8.2f}\n", l.name, ours * 1e3, theirs * 1e3, speed);
+    fmt::print("{:<26} {:>10.3f}{} {:>11.3f} {:>8.2f}\n", l.name, ours * 1e3, tuned ? "*" : " ",
+               theirs * 1e3, speed);
     json += fmt::format("{}{{\"layer\":\"{}\",\"troupe_ms\":{:.3f},\"onednn_ms\":{:.3f},\"speed\":{:.3f}}}",
                         i ? "," : "", l.name, ours * 1e3, theirs * 1e3, speed);
   }

@@ -206,7 +206,8 @@ struct worker {
     fn(args.data());  // warm-up
     std::vector<double> times;
     for (int i = 0; i < req.repeats; ++i) {
-      flush_caches();
+      if (req.flush)
+        flush_caches();
       auto t0 = std::chrono::steady_clock::now();
       fn(args.data());
       auto t1 = std::chrono::steady_clock::now();

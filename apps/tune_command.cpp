@@ -42,6 +42,7 @@ struct tune_command_options {
   bool compare_random = false;
   int repeats = 5;
   int threads = 1;
+  bool no_flush = false;
   int timeout_s = 60;
   std::string export_path;
   std::string plot_path;
@@ -105,6 +106,7 @@ tuning::tune_options base_options(const tune_command_options& o) {
   options.store_dir = o.store;
   options.repeats = o.repeats;
   options.threads = o.threads;
+  options.flush = !o.no_flush;
   options.measure_timeout = std::chrono::seconds{o.timeout_s};
   return options;
 }
@@ -271,6 +273,9 @@ command_runner add_tune_command(CLI::App& app) {
                 "also run random search with the same budget (records in STORE/random)");
   cmd->add_option("--repeats", o->repeats, "timed runs per measurement (min and max dropped)")
     ->capture_default_str();
+  cmd->add_flag("--no-flush", o->no_flush,
+                "time back-to-back warm runs instead of flushing the caches before each (as a "
+                "layer runs inside a model)");
   cmd->add_option("--threads", o->threads, "threads of the candidates' parallel loops")
     ->capture_default_str();
   cmd->add_option("--timeout-s", o->timeout_s, "seconds a measurement may take, round trip")

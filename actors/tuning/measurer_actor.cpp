@@ -41,6 +41,7 @@ tuning_measurer_actor spawn_measurer(caf::actor_system& sys, std::string worker_
         options.threads = request.threads;
         options.seed = request.seed;
         options.check = request.check;
+        options.flush = request.flush;
         options.fault = request.fault;
         options.run_timeout = run_timeout;
         auto result = self->state.worker->measure(request.task, request.config, options);

@@ -102,6 +102,7 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
       request.config = config_from_json(config);
       request.repeats = options.repeats;
       request.threads = options.threads;
+      request.flush = options.flush;
       request.seed = options.seed;
       auto trial = summary.records.size() + in_flight.size() + 1;
       auto plant = [&](uint64_t from, bool& planted, const char* fault) {

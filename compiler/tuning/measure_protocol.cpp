@@ -37,7 +37,7 @@ json parse(const std::string& line) {
 
 std::string request_to_json(const measure_request& r) {
   json j = {{"task", task_json(r.task)}, {"config", r.config}, {"repeats", r.repeats},
-            {"threads", r.threads},      {"seed", r.seed},     {"check", r.check}};
+            {"threads", r.threads},      {"seed", r.seed},     {"check", r.check}, {"flush", r.flush}};
   if (!r.fault.empty())
     j["fault"] = r.fault;
   return j.dump();
@@ -53,6 +53,7 @@ measure_request request_from_json(const std::string& line) {
     r.threads = j.value("threads", r.threads);
     r.seed = j.value("seed", r.seed);
     r.check = j.value("check", r.check);
+    r.flush = j.value("flush", r.flush);
     r.fault = j.value("fault", std::string{});
     if (r.repeats < 1)
       throw std::invalid_argument("repeats must be at least 1");

@@ -33,6 +33,9 @@ struct measure_request {
   uint64_t seed = 1;     ///< of the random inputs
   bool check = true;     ///< compare the output with the reference
   std::string fault;     ///< test hook: "", "crash", "hang" or "wrong"
+  /// Flush the caches (64 MiB written) before each timed run: cold-cache
+  /// times. False: back-to-back warm runs, as a layer runs inside a model.
+  bool flush = true;
 };
 
 /// The outcome of measuring one config.

@@ -26,6 +26,7 @@ struct measure_options {
   int threads = 1;
   uint64_t seed = 1;
   bool check = true;
+  bool flush = true;  ///< see measure_request::flush
   /// From the request to the worker's "compiled" message: build, JIT and
   /// (first time for a task) the reference output.
   std::chrono::milliseconds compile_timeout{10000};

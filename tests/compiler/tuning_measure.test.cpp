@@ -78,6 +78,25 @@ BOOST_AUTO_TEST_CASE(a_valid_matmul_config_measures_ok_and_correct) {
   BOOST_TEST((r.config == good_config));
 }
 
+BOOST_AUTO_TEST_CASE(warm_runs_without_cache_flushes_measure_ok_and_travel_in_the_request) {
+  measure_request request;
+  request.task = matmul128;
+  request.config = good_config;
+  request.flush = false;
+  auto text = request_to_json(request);
+  BOOST_TEST(text.find("\"flush\":false") != std::string::npos, text);
+  BOOST_TEST(request_from_json(text).flush == false);
+  BOOST_TEST(request_from_json("{\"task\":{\"op\":\"matmul\",\"shape\":[128,128,128]},"
+                               "\"config\":[8,32,4,1,0,0]}").flush == true);  // the default
+  measurer m(TROUPE_MEASURE);
+  measure_options warm;
+  warm.flush = false;
+  auto r = m.measure(matmul128, good_config, warm);
+  BOOST_TEST(r.ok(), r.error);
+  BOOST_TEST(r.gflops > 0);
+  BOOST_TEST(r.max_error < 1e-3);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_configs_are_errors_naming_the_reason) {
   measurer m(TROUPE_MEASURE);
   auto r = m.measure(matmul128, {4, 32, 4, 1, 0, 64});  // block_k without tensorize

@@ -10,6 +10,7 @@
 #include "compiler/codegen/jit.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/ir/compile_error.hpp"
+#include "compiler/tuning/quick_measure.hpp"
 #include "compiler/tuning/cost_model.hpp"
 #include "compiler/tuning/features.hpp"
 #include "compiler/tuning/search_space.hpp"
@@ -39,29 +40,6 @@ struct sample {
   double gflops = 0;
 };
 
-double measure(jit_module& jit, const tuning_task& task, const lowered_func& func) {
-  auto fn = jit.compile(func);
-  std::vector<std::vector<float>> data;
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  for (auto size : parameter_sizes(task)) {
-    data.emplace_back(static_cast<size_t>(size));
-    for (auto& x : data.back())
-      x = dist(rng);
-  }
-  std::vector<void*> args;
-  for (auto& d : data)
-    args.push_back(d.data());
-  fn(args.data());
-  double best = HUGE_VAL;
-  for (int run = 0; run < 3; ++run) {
-    auto start = std::chrono::steady_clock::now();
-    fn(args.data());
-    best = std::min(best, seconds_since(start));
-  }
-  return task.flops() / best * 1e-9;
-}
-
 std::vector<sample> measure_random(const tuning_task& task, size_t count, uint64_t seed) {
   auto space = space_of(task);
   std::mt19937_64 rng(seed);
@@ -81,7 +59,7 @@ std::vector<sample> measure_random(const tuning_task& task, size_t count, uint64
       continue;  // invalid for these shapes
     }
     sample s{space.at(index), extract_features(func), 0};
-    s.gflops = measure(jit, task, func);
+    s.gflops = quick_gflops(jit, task, func);
     out.push_back(std::move(s));
     if (out.size() % 50 == 0)
       fmt::print(stderr, "measured {} in {:.0f} s\n", out.size(), seconds_since(start));

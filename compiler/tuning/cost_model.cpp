@@ -142,10 +142,7 @@ void cost_model::train(const std::vector<std::vector<float>>& features,
     XGBoosterFree(h);
     throw;
   }
-  if (booster_)
-    XGBoosterFree(static_cast<BoosterHandle>(booster_));
-  booster_ = h;
-  features_ = columns;
+  replace_booster(h, static_cast<size_t>(columns));
 }
 
 std::vector<double> cost_model::predict(const std::vector<std::vector<float>>& features) const {
@@ -188,9 +185,13 @@ void cost_model::load(const std::string& bytes) {
     XGBoosterFree(h);
     throw;
   }
+  replace_booster(h, static_cast<size_t>(columns));
+}
+
+void cost_model::replace_booster(void* booster, size_t columns) {
   if (booster_)
     XGBoosterFree(static_cast<BoosterHandle>(booster_));
-  booster_ = h;
+  booster_ = booster;
   features_ = columns;
 }
 

@@ -64,6 +64,8 @@ public:
 
 private:
   void set_params(void* booster) const;
+  /// Frees the current booster (if any) and keeps `booster` instead.
+  void replace_booster(void* booster, size_t columns);
 
   cost_model_options options_;
   void* booster_ = nullptr;  ///< BoosterHandle

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "compiler/executor/graph_executor.hpp"
+#include "compiler/graph/interpret_graph.hpp"
 #include "compiler/graph/op_registry.hpp"
 #include "compiler/ir/compile_error.hpp"
 #include "compiler/ir/interpreter.hpp"
@@ -41,35 +42,7 @@ int constant(graph& g, const std::string& name, std::vector<int64_t> shape, unsi
 
 /// Every operator on its own, with the default schedule, interpreted.
 std::vector<std::vector<float>> reference(const graph& g, const std::vector<std::vector<float>>& inputs) {
-  std::vector<std::vector<float>> values(g.nodes.size());
-  for (size_t i = 0; i < g.inputs.size(); ++i)
-    values[static_cast<size_t>(g.inputs[i])] = inputs[i];
-  for (size_t id = 0; id < g.nodes.size(); ++id) {
-    auto& n = g.nodes[id];
-    if (n.op == "input")
-      continue;
-    if (n.op == "constant") {
-      values[id] = *n.data;
-      continue;
-    }
-    std::vector<tensor> args;
-    std::vector<void*> pointers;
-    for (int input : n.inputs) {
-      args.push_back(placeholder(g.node(input).shape, "in"));
-      pointers.push_back(values[static_cast<size_t>(input)].data());
-    }
-    auto out = lookup_op(n.op).build(n, args);
-    schedule s({out});
-    auto params = args;
-    params.push_back(out);
-    values[id].resize(static_cast<size_t>(element_count(out)));
-    pointers.push_back(values[id].data());
-    interpret(lower(s, params, "ref"), pointers);
-  }
-  std::vector<std::vector<float>> outputs;
-  for (int out : g.outputs)
-    outputs.push_back(values[static_cast<size_t>(out)]);
-  return outputs;
+  return interpret_graph(g, inputs);
 }
 
 void require_close(const std::vector<float>& actual, const std::vector<float>& expected,

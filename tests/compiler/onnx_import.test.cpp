@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "compiler/frontend/onnx_import.hpp"
+#include "compiler/graph/interpret_graph.hpp"
 #include "compiler/graph/op_registry.hpp"
 #include "compiler/ir/compile_error.hpp"
 #include "compiler/ir/interpreter.hpp"
@@ -173,40 +174,12 @@ const graph_node& node_named(const graph& g, const std::string& name) {
   throw std::logic_error("unreachable");
 }
 
-/// Runs every node in order through lowering and the interpreter (as
-/// fold_constants does); returns the outputs' values, concatenated.
-values interpret_graph(const graph& g, const values& input) {
-  std::vector<values> results(g.nodes.size());
-  for (size_t id = 0; id < g.nodes.size(); ++id) {
-    auto& n = g.nodes[id];
-    if (n.op == "input") {
-      BOOST_REQUIRE_EQUAL(static_cast<int64_t>(input.size()), g.elements(static_cast<int>(id)));
-      results[id] = input;
-      continue;
-    }
-    if (n.op == "constant") {
-      results[id] = *n.data;
-      continue;
-    }
-    std::vector<tensor> inputs;
-    for (int in : n.inputs)
-      inputs.push_back(placeholder(g.node(in).shape, g.node(in).name));
-    auto out = lookup_op(n.op).build(n, inputs);
-    schedule s({out});
-    auto args = inputs;
-    args.push_back(out);
-    auto func = lower(s, args, "node_" + std::to_string(id));
-    results[id].assign(static_cast<size_t>(element_count(out)), std::nanf(""));
-    std::vector<void*> pointers;
-    for (int in : n.inputs)
-      pointers.push_back(results[static_cast<size_t>(in)].data());
-    pointers.push_back(results[id].data());
-    interpret(func, pointers);
-  }
+/// The graph run operator by operator in the interpreter; the outputs'
+/// values, concatenated.
+values interpret_outputs(const graph& g, const values& input) {
   values outputs;
-  for (int out : g.outputs)
-    outputs.insert(outputs.end(), results[static_cast<size_t>(out)].begin(),
-                   results[static_cast<size_t>(out)].end());
+  for (auto& out : interpret_graph(g, {input}))
+    outputs.insert(outputs.end(), out.begin(), out.end());
   return outputs;
 }
 
@@ -259,7 +232,7 @@ BOOST_AUTO_TEST_CASE(an_mlp_imports_as_three_dense_layers_and_computes_what_torc
   auto& first = node_named(g, "0.Gemm");  // from "/0/Gemm_output_0"
   BOOST_TEST(first.op == "dense");
   BOOST_TEST(g.node(first.inputs.at(1)).shape == (std::vector<int64_t>{256, 784}));
-  require_close(interpret_graph(g, read_floats(model_file("mlp.in"))),
+  require_close(interpret_outputs(g, read_floats(model_file("mlp.in"))),
                 read_floats(model_file("mlp.out")));
 }
 
@@ -298,7 +271,7 @@ BOOST_AUTO_TEST_CASE(resnet18_imports_with_its_convolutions_pools_and_residual_a
 BOOST_AUTO_TEST_CASE(resnet18_on_a_32x32_image_computes_what_torch_computes) {
   auto g = import_onnx(model_file("resnet18_small.onnx"));
   BOOST_TEST(g.node(g.outputs.at(0)).shape == (std::vector<int64_t>{1, 1000}));
-  require_close(interpret_graph(g, read_floats(model_file("resnet18_small.in"))),
+  require_close(interpret_outputs(g, read_floats(model_file("resnet18_small.in"))),
                 read_floats(model_file("resnet18_small.out")));
 }
 
@@ -323,7 +296,7 @@ BOOST_AUTO_TEST_CASE(a_small_cnn_with_batch_norm_pools_and_softmax_computes_what
   BOOST_TEST(bn.inputs.size() == 5u);
   BOOST_TEST(std::abs(bn.floats.at("epsilon") - 1e-5) < 1e-9);
   BOOST_TEST(g.node(g.outputs.at(0)).shape == (std::vector<int64_t>{2, 5}));
-  require_close(interpret_graph(g, read_floats(model_file("small_cnn.in"))),
+  require_close(interpret_outputs(g, read_floats(model_file("small_cnn.in"))),
                 read_floats(model_file("small_cnn.out")));
 }
 
@@ -349,7 +322,7 @@ BOOST_AUTO_TEST_CASE(gemm_without_transB_reshape_matmul_and_aliases_compute_what
   BOOST_REQUIRE_EQUAL(g.outputs.size(), 2u);
   BOOST_TEST(g.node(g.outputs[0]).shape == (std::vector<int64_t>{2, 4}));
   BOOST_TEST(g.node(g.outputs[1]).shape == (std::vector<int64_t>{2, 3}));
-  require_close(interpret_graph(g, read_floats(model_file("handmade.in"))),
+  require_close(interpret_outputs(g, read_floats(model_file("handmade.in"))),
                 read_floats(model_file("handmade.out")));
 }
 

@@ -9,6 +9,7 @@
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/ir/compile_error.hpp"
 #include "compiler/ir/printer.hpp"
+#include "compiler/tuning/quick_measure.hpp"
 #include "compiler/tuning/cost_model.hpp"
 #include "compiler/tuning/explorer.hpp"
 #include "compiler/tuning/features.hpp"
@@ -79,31 +80,6 @@ size_t rounds_to_find(sa_explorer& explorer, const config_scorer& score,
   return limit + 1;
 }
 
-/// GFLOP/s of `config` on `task` with one thread: best of 3 runs after a
-/// warm-up, on random inputs. 0 when the config is invalid.
-double measure(jit_module& jit, const tuning_task& task, const lowered_func& func) {
-  auto fn = jit.compile(func);
-  std::vector<std::vector<float>> data;
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  for (auto size : parameter_sizes(task)) {
-    data.emplace_back(static_cast<size_t>(size));
-    for (auto& x : data.back())
-      x = dist(rng);
-  }
-  std::vector<void*> args;
-  for (auto& d : data)
-    args.push_back(d.data());
-  fn(args.data());
-  double best = HUGE_VAL;
-  for (int run = 0; run < 3; ++run) {
-    auto start = std::chrono::steady_clock::now();
-    fn(args.data());
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                            .count());
-  }
-  return task.flops() / best * 1e-9;
-}
 
 } // namespace
 
@@ -317,7 +293,7 @@ BOOST_AUTO_TEST_CASE(a_model_trained_on_measured_matmuls_ranks_held_out_ones_bet
   for (size_t i = 0; i < configs.size(); ++i) {
     auto func = build_candidate(matmul_256, configs[i], "candidate" + std::to_string(i));
     x.push_back(extract_features(func));
-    y.push_back(measure(jit, matmul_256, func));
+    y.push_back(quick_gflops(jit, matmul_256, func));
   }
   BOOST_TEST_MESSAGE("measured " << configs.size() << " candidates in "
                                  << std::chrono::duration<double>(
@@ -342,7 +318,7 @@ BOOST_AUTO_TEST_CASE(a_model_trained_on_measured_matmuls_ranks_held_out_ones_bet
   for (size_t i = 0; i < other_configs.size(); ++i) {
     auto func = build_candidate(other, other_configs[i], "other" + std::to_string(i));
     ox.push_back(extract_features(func));
-    oy.push_back(measure(jit, other, func));
+    oy.push_back(quick_gflops(jit, other, func));
   }
   cost_model transferred;
   transferred.load(model.save());

@@ -83,6 +83,26 @@ std::vector<double> reference_output(const tuning_task& task,
       }
     return c;
   }
+  if (task.op == "depthwise_conv2d") {
+    // data [1, C/16, H, W, 16], weight [C/16, R, R, 16], out [1, C/16, OH, OW, 16].
+    int64_t c = s[0], h = s[1], w = s[2], r = s[3], stride = s[4], pad = s[5];
+    int64_t oh = (h + 2 * pad - r) / stride + 1, ow = (w + 2 * pad - r) / stride + 1;
+    std::vector<double> out(static_cast<size_t>(c * oh * ow), 0.0);
+    for (int64_t b = 0; b < c / 16; ++b)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t x = 0; x < ow; ++x)
+          for (int64_t ry = 0; ry < r; ++ry)
+            for (int64_t rx = 0; rx < r; ++rx) {
+              int64_t iy = y * stride + ry - pad, ix = x * stride + rx - pad;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                continue;
+              for (int64_t l = 0; l < 16; ++l)
+                out[static_cast<size_t>(((b * oh + y) * ow + x) * 16 + l)] +=
+                  static_cast<double>(in[0][static_cast<size_t>(((b * h + iy) * w + ix) * 16 + l)])
+                  * in[1][static_cast<size_t>(((b * r + ry) * r + rx) * 16 + l)];
+            }
+    return out;
+  }
   // conv2d NCHWc: data [1, C/cb, H, W, cb], weight [K/16, C/cb, R, R, cb, 16],
   // out [1, K/16, OH, OW, 16].
   int64_t c = s[0], h = s[1], w = s[2], k = s[3], r = s[4], stride = s[5], pad = s[6];

@@ -253,8 +253,9 @@ command_runner add_tune_command(CLI::App& app) {
   auto o = std::make_shared<tune_command_options>();
   auto* cmd = app.add_subcommand("tune", "Autotune an operator's schedule (explorer, cost model, "
                                          "measurers as actors; records in a RocksDB store)");
-  cmd->add_option("--op", o->op, "the operator: matmul (shape M,N,K) or conv2d (shape "
-                                 "C,H,W,K,R,stride,pad)")->capture_default_str();
+  cmd->add_option("--op", o->op, "the operator: matmul (shape M,N,K), conv2d (NCHWc, shape "
+                                 "C,H,W,K,R,stride,pad) or depthwise_conv2d (NCHW16c, shape "
+                                 "C,H,W,R,stride,pad)")->capture_default_str();
   cmd->add_option("--shape", o->shape, "the operator's shape")->delimiter(',')->capture_default_str();
   cmd->add_option("--trials", o->trials, "measurements to reach (records already in the store "
                                          "count: a stopped run resumes); with --model, over all "
@@ -283,7 +284,7 @@ command_runner add_tune_command(CLI::App& app) {
   cmd->add_option("--export", o->export_path, "write all records as JSON lines to this file");
   cmd->add_option("--plot", o->plot_path, "write best GFLOP/s against trials as a PNG");
   cmd->add_option("--model", o->model,
-                  "tune every task of this ONNX model (its blocked convolutions) instead of --op: "
+                  "tune every task of this ONNX model (its blocked and depthwise convolutions) instead of --op: "
                   "the trials are shared among the tasks in slices of --batch, weighted by "
                   "nodes x flops, improving tasks first; compile with troupe compile --records");
   cmd->add_flag("--transfer", o->transfer,

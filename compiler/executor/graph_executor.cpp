@@ -112,22 +112,24 @@ graph_executor::graph_executor(const graph& optimized, const tuned_configs& tune
     params.push_back(out);
     fn.arg_nodes.push_back(output);
     fn.name = fmt::format("g{}_{}", k, sanitize(m.node(output).name));
-    conv2d_config conv;
+    template_knobs knobs;
     if (master >= 0 && !tuned.empty())
       if (auto task = tuning_task_of(m, m.node(master))) {
         auto found = tuned.find(task->name());
-        auto& shape = m.node(master).shape;  // [1, K/16, OH, OW, 16]
-        // A config that does not fit (not from a valid record) is ignored.
-        if (found != tuned.end() && found->second.size() == 2 && found->second[0] > 0
-            && found->second[1] > 0 && shape[3] % found->second[0] == 0
-            && shape[1] % found->second[1] == 0) {
-          conv.reg_n = found->second[0];
-          conv.oc_tile = found->second[1];
-          ++impl_->tuned_functions;
-        }
+        // A config that does not fit (not from a valid record, or from an
+        // older template) is ignored: the template's defaults apply.
+        if (found != tuned.end())
+          try {
+            if (task->op == "depthwise_conv2d")
+              knobs.depthwise = depthwise_config_of(*task, found->second);
+            else
+              knobs.conv = conv2d_config_of(*task, found->second);
+            ++impl_->tuned_functions;
+          } catch (const compile_error&) {
+          }
       }
     schedule s({out});
-    schedule_fused_group(s, out, master_op, conv);
+    schedule_fused_group(s, out, master_op, knobs);
     impl_->lowered.push_back(lower(s, params, fn.name));
     impl_->functions.push_back(std::move(fn));
   }

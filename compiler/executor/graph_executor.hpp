@@ -37,7 +37,7 @@ class graph_executor {
 public:
   /// Compiles `optimized` (the output of optimize_graph). A group whose
   /// master has a tuning task (tuning_task_of) with a config in `tuned`
-  /// is scheduled with that config (the conv2d template's reg_n, oc_tile).
+  /// is scheduled with that config (conv2d_config_of, depthwise_config_of).
   explicit graph_executor(const graph& optimized, const tuned_configs& tuned = {});
   /// Runs `optimized` with its groups already compiled: `object_code` is
   /// native code for this host defining every function of `functions` (as

@@ -5,13 +5,19 @@
 
 #include "compiler/schedule/schedule.hpp"
 #include "compiler/schedules/conv2d_schedule.hpp"
+#include "compiler/schedules/depthwise_schedule.hpp"
 
 namespace troupe::compiler {
 
+/// The tuned knobs of the templates (the defaults pick them).
+struct template_knobs {
+  conv2d_config conv;            ///< of a "conv2d_nchwc" master
+  depthwise_config depthwise;    ///< of a "depthwise_conv2d_nchwc" master
+};
+
 /// `master_op`: the graph operator of the group's complex or reduction
-/// member ("" when the group is elementwise only). `conv`: the tuned
-/// knobs of a "conv2d_nchwc" master (the defaults pick them).
+/// member ("" when the group is elementwise only).
 void schedule_fused_group(schedule& s, const tensor& output, const std::string& master_op,
-                          const conv2d_config& conv = {});
+                          const template_knobs& knobs = {});
 
 } // namespace troupe::compiler

@@ -2,6 +2,9 @@
 
 #include "compiler/schedules/injective_schedule.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace troupe::compiler {
 
 namespace {
@@ -31,22 +34,44 @@ void schedule_conv2d_nchwc(schedule& s, const tensor& master, const tensor& outp
   auto& axes = out->axes;  // n, oc.o, oh, ow, oc.i
   int64_t reg_n = config.reg_n > 0 ? config.reg_n : pick_reg_n(axes[3].extent);
   int64_t oc_tile = config.oc_tile > 0 ? config.oc_tile : (reg_n < 8 && axes[1].extent % 2 == 0 ? 2 : 1);
+  int64_t reg_h = std::max<int64_t>(1, config.reg_h);
+  // n, oc.o, oh, ow, oc.i becomes n, oc.o.o, oh.o, ow.o | oh.i, oc.o.i, ow.i, oc.i:
+  // the loops right of the bar make one register tile.
   auto [owo, owi] = s.split(out, axes[3].var, reg_n);
   s.vectorize(out, axes[4].var);
-  expr channels = axes[1].var;
+  expr channels = axes[1].var, rows = axes[2].var;
+  std::vector<expr> tile;
+  if (reg_h > 1) {
+    auto [oho, ohi] = s.split(out, axes[2].var, reg_h);
+    rows = oho;
+    tile.push_back(ohi);
+  }
   if (oc_tile > 1) {
     auto [oco, oci_tile] = s.split(out, axes[1].var, oc_tile);
-    // n, oc.o.o, oh, ow.o, oc.o.i, ow.i, oc.i
-    s.reorder(out, {axes[0].var, oco, axes[2].var, owo, oci_tile, owi, axes[4].var});
     channels = oco;
+    tile.push_back(oci_tile);
   }
-  auto rows = s.fuse(out, channels, axes[2].var);
-  auto tasks = s.fuse(out, axes[0].var, rows);
+  if (!tile.empty()) {
+    std::vector<expr> order{axes[0].var, channels, rows, owo};
+    order.insert(order.end(), tile.begin(), tile.end());
+    order.push_back(owi);
+    order.push_back(axes[4].var);
+    s.reorder(out, order);
+  }
+  auto bands = s.fuse(out, channels, rows);
+  auto tasks = s.fuse(out, axes[0].var, bands);
   s.parallel(out, tasks);
   s.compute_at(accumulator, out, owo);
   auto leaves = s.at(accumulator).leaf_vars;  // n, oc.o, oh, ow, oc.i, rco, ry, rx, rci
-  auto oc = leaves[1], ow = leaves[3], oci = leaves[4];
-  s.reorder(accumulator, {leaves[5], leaves[6], leaves[7], leaves[8], oc, ow, oci});
+  auto oc = leaves[1], oh = leaves[2], ow = leaves[3], oci = leaves[4];
+  auto rco = leaves[5], ry = leaves[6], rx = leaves[7], rci = leaves[8];
+  if (config.taps_outer)
+    s.reorder(accumulator, {ry, rx, rco, rci, oh, oc, ow, oci});
+  else
+    s.reorder(accumulator, {rco, ry, rx, rci, oh, oc, ow, oci});
+  if (config.unroll_taps)
+    s.unroll(accumulator, rx);
+  s.unroll(accumulator, oh);
   s.unroll(accumulator, oc);
   s.unroll(accumulator, ow);
   s.vectorize(accumulator, oci);

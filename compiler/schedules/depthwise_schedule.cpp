@@ -76,14 +76,22 @@ void schedule_depthwise_conv2d_nchwc(schedule& s, const tensor& master, const te
   auto plane = s.fuse(output, axes[0].var, axes[1].var);
   s.parallel(output, plane);
   auto [owo, owi] = s.split(output, axes[3].var, reg_n);
+  if (config.reg_h > 1) {
+    // A tile of reg_h rows: an input row feeds the taps of every row of
+    // the tile that reads it.
+    auto [oho, ohi] = s.split(output, axes[2].var, config.reg_h);
+    s.reorder(output, {plane, oho, owo, ohi, owi, axes[4].var});
+    s.unroll(output, ohi);
+  }
   s.unroll(output, owi);
   s.vectorize(output, axes[4].var);
   s.compute_at(accumulator, output, owo);
   auto leaves = s.at(accumulator).leaf_vars;  // n, cb, oh, ow, c, ry, rx
-  auto ry = leaves[5], rx = leaves[6], pixel = leaves[3], lane = leaves[4];
-  s.reorder(accumulator, {ry, rx, pixel, lane});
+  auto ry = leaves[5], rx = leaves[6], row = leaves[2], pixel = leaves[3], lane = leaves[4];
+  s.reorder(accumulator, {ry, rx, row, pixel, lane});
   s.unroll(accumulator, ry);
   s.unroll(accumulator, rx);
+  s.unroll(accumulator, row);
   s.unroll(accumulator, pixel);
   s.vectorize(accumulator, lane);
 }

@@ -21,6 +21,7 @@ void schedule_depthwise_conv2d(schedule& s, const tensor& master, const tensor& 
 
 struct depthwise_config {
   int64_t reg_n = 0;  ///< output pixels per register tile; 0: a divisor of OW from 4 to 8 if any
+  int64_t reg_h = 1;  ///< output rows per register tile (divides OH)
 };
 
 void schedule_depthwise_conv2d_nchwc(schedule& s, const tensor& master, const tensor& output,

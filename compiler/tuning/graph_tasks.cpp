@@ -25,10 +25,29 @@ int64_t channel_block(int64_t channels) {
   return 1;
 }
 
+// A "depthwise_conv2d_nchwc" node with 16 channels a block: the
+// depthwise_conv2d task {C, H, W, R, stride, pad}.
+std::optional<tuning_task> depthwise_task_of(const graph& g, const graph_node& n) {
+  auto& data = g.node(n.inputs[0]).shape;    // [N, C/16, H, W, 16]
+  auto& weight = g.node(n.inputs[1]).shape;  // [C/16, R, R, 16]
+  if (data.size() != 5 || weight.size() != 4 || data[0] != 1 || data[4] != 16
+      || weight[1] != weight[2])
+    return std::nullopt;
+  auto stride = square(n, "strides", 1);
+  auto pad = square(n, "pads", 0);
+  if (!stride || !pad)
+    return std::nullopt;
+  return tuning_task{"depthwise_conv2d", {data[1] * 16, data[2], data[3], weight[1], *stride, *pad}};
+}
+
 } // namespace
 
 std::optional<tuning_task> tuning_task_of(const graph& g, const graph_node& n) {
-  if (n.op != "conv2d_nchwc" || n.inputs.size() < 2)
+  if (n.inputs.size() < 2)
+    return std::nullopt;
+  if (n.op == "depthwise_conv2d_nchwc")
+    return depthwise_task_of(g, n);
+  if (n.op != "conv2d_nchwc")
     return std::nullopt;
   auto& data = g.node(n.inputs[0]).shape;    // [N, C/cb, H, W, cb]
   auto& weight = g.node(n.inputs[1]).shape;  // [K/ob, C/cb, R, R, cb, ob]

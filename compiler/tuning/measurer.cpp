@@ -155,7 +155,7 @@ measurer::read_status measurer::read_line(std::string& line, clock_type::time_po
     if (n <= 0)
       continue;
     char chunk[4096];
-    ssize_t got = read(from_worker_, chunk, sizeof(chunk));
+    ssize_t got = ::read(from_worker_, chunk, sizeof(chunk));
     if (got < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
     if (got <= 0)
@@ -173,7 +173,7 @@ bool measurer::write_all(const std::string& text) {
   pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
   bool ok = true;
   for (size_t done = 0; done < text.size();) {
-    ssize_t n = write(to_worker_, text.data() + done, text.size() - done);
+    ssize_t n = ::write(to_worker_, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {

@@ -4,6 +4,7 @@
 #include "compiler/lower/lower.hpp"
 #include "compiler/ops/conv.hpp"
 #include "compiler/schedules/conv2d_schedule.hpp"
+#include "compiler/schedules/depthwise_schedule.hpp"
 #include "compiler/schedules/matmul_schedule.hpp"
 
 #include <fmt/format.h>
@@ -47,6 +48,31 @@ conv_shape conv_of(const tuning_task& task) {
   return c;
 }
 
+struct depthwise_shape {
+  int64_t c, h, w, r, stride, pad, oh, ow;
+};
+
+depthwise_shape depthwise_of(const tuning_task& task) {
+  require_shape(task, 6);
+  auto& s = task.shape;
+  depthwise_shape d{s[0], s[1], s[2], s[3], s[4], s[5], 0, 0};
+  if (d.c % 16 != 0 || d.c == 0)
+    throw compile_error(fmt::format("depthwise_conv2d tuning task: {} channels are not a multiple of 16",
+                                    d.c));
+  d.oh = ops::conv_output_size(d.h, d.r, d.stride, d.pad);
+  d.ow = ops::conv_output_size(d.w, d.r, d.stride, d.pad);
+  return d;
+}
+
+// AVX-512 has 32 vector registers: a register tile must leave room for
+// the weight vectors it multiplies by.
+constexpr int64_t vector_registers = 32;
+
+compile_error unknown_op(const std::string& op) {
+  return compile_error(
+    fmt::format("unknown tuning op '{}' (known: matmul, conv2d, depthwise_conv2d)", op));
+}
+
 } // namespace
 
 std::string tuning_task::name() const {
@@ -63,7 +89,11 @@ double tuning_task::flops() const {
     auto c = conv_of(*this);
     return 2.0 * static_cast<double>(c.k * c.oh * c.ow) * static_cast<double>(c.c * c.r * c.r);
   }
-  throw compile_error(fmt::format("unknown tuning op '{}' (known: matmul, conv2d)", op));
+  if (op == "depthwise_conv2d") {
+    auto d = depthwise_of(*this);
+    return 2.0 * static_cast<double>(d.c * d.oh * d.ow) * static_cast<double>(d.r * d.r);
+  }
+  throw unknown_op(op);
 }
 
 uint64_t search_space::size() const {
@@ -118,10 +148,67 @@ search_space space_of(const tuning_task& task) {
   }
   if (task.op == "conv2d") {
     conv_of(task);
-    space.knobs = {{"reg_n", {1, 2, 4, 7, 8, 14, 16, 28}}, {"oc_tile", {1, 2, 4}}};
+    space.knobs = {{"reg_n", {1, 2, 4, 7, 8, 14, 16, 28}},
+                   {"oc_tile", {1, 2, 4}},
+                   {"reg_h", {1, 2, 4}},
+                   {"taps_outer", {0, 1}},
+                   {"unroll_taps", {0, 1}}};
     return space;
   }
-  throw compile_error(fmt::format("unknown tuning op '{}' (known: matmul, conv2d)", task.op));
+  if (task.op == "depthwise_conv2d") {
+    depthwise_of(task);
+    space.knobs = {{"reg_n", {1, 2, 4, 7, 8, 14, 16, 28}}, {"reg_h", {1, 2, 4}}};
+    return space;
+  }
+  throw unknown_op(task.op);
+}
+
+bool fits_template(const tuning_task& task, const tuning_config& config) {
+  try {
+    return config.size() == space_of(task).knobs.size();
+  } catch (const compile_error&) {
+    return false;
+  }
+}
+
+conv2d_config conv2d_config_of(const tuning_task& task, const tuning_config& config) {
+  auto c = conv_of(task);
+  space_of(task).index_of(config);  // every value must be one of its knob's
+  conv2d_config cc;
+  cc.reg_n = config[0];
+  cc.oc_tile = config[1];
+  cc.reg_h = config[2];
+  cc.taps_outer = config[3] != 0;
+  cc.unroll_taps = config[4] != 0;
+  if (c.ow % cc.reg_n != 0)
+    throw compile_error(fmt::format("reg_n {} does not divide the output width {}", cc.reg_n, c.ow));
+  if (c.oh % cc.reg_h != 0)
+    throw compile_error(fmt::format("reg_h {} does not divide the output height {}", cc.reg_h, c.oh));
+  if ((c.k / 16) % cc.oc_tile != 0)
+    throw compile_error(fmt::format("oc_tile {} does not divide {} channel blocks", cc.oc_tile, c.k / 16));
+  int64_t registers = cc.reg_n * cc.reg_h * cc.oc_tile + cc.oc_tile;
+  if (registers > vector_registers)
+    throw compile_error(fmt::format("a {}x{}x{} register tile needs {} vector registers, more than {}",
+                                    cc.reg_h, cc.reg_n, cc.oc_tile, registers, vector_registers));
+  return cc;
+}
+
+depthwise_config depthwise_config_of(const tuning_task& task, const tuning_config& config) {
+  auto d = depthwise_of(task);
+  space_of(task).index_of(config);
+  depthwise_config dc;
+  dc.reg_n = config[0];
+  dc.reg_h = config[1];
+  if (d.ow % dc.reg_n != 0)
+    throw compile_error(fmt::format("reg_n {} does not divide the output width {}", dc.reg_n, d.ow));
+  if (d.oh % dc.reg_h != 0)
+    throw compile_error(fmt::format("reg_h {} does not divide the output height {}", dc.reg_h, d.oh));
+  // Accumulators plus the input vectors the unrolled taps keep live.
+  int64_t registers = dc.reg_n * dc.reg_h + (dc.reg_n - 1) * d.stride + d.r;
+  if (registers > vector_registers)
+    throw compile_error(fmt::format("a {}x{} depthwise tile needs about {} vector registers, more than {}",
+                                    dc.reg_h, dc.reg_n, registers, vector_registers));
+  return dc;
 }
 
 lowered_func build_candidate(const tuning_task& task, const tuning_config& config,
@@ -142,18 +229,22 @@ lowered_func build_candidate(const tuning_task& task, const tuning_config& confi
     auto kernel = make_matmul(task.shape[0], task.shape[1], task.shape[2], c);
     return lower(*kernel.sched, kernel.args(), name);
   }
+  if (task.op == "depthwise_conv2d") {
+    auto dc = depthwise_config_of(task, config);
+    auto d = depthwise_of(task);
+    auto data = placeholder({1, d.c / 16, d.h, d.w, 16}, "data");
+    auto weight = placeholder({d.c / 16, d.r, d.r, 16}, "weight");
+    auto out = ops::depthwise_conv2d_nchwc(data, weight, {d.stride, d.stride, d.pad, d.pad}, "conv");
+    schedule s({out});
+    schedule_depthwise_conv2d_nchwc(s, out, out, dc);
+    return lower(s, {data, weight, out}, name);
+  }
+  auto cc = conv2d_config_of(task, config);
   auto c = conv_of(task);
-  if (c.ow % config[0] != 0)
-    throw compile_error(fmt::format("reg_n {} does not divide the output width {}", config[0], c.ow));
-  if ((c.k / 16) % config[1] != 0)
-    throw compile_error(fmt::format("oc_tile {} does not divide {} channel blocks", config[1], c.k / 16));
   auto data = placeholder({1, c.c / c.cb, c.h, c.w, c.cb}, "data");
   auto weight = placeholder({c.k / 16, c.c / c.cb, c.r, c.r, c.cb, 16}, "weight");
   auto out = ops::conv2d_nchwc(data, weight, {c.stride, c.stride, c.pad, c.pad}, "conv");
   schedule s({out});
-  conv2d_config cc;
-  cc.reg_n = config[0];
-  cc.oc_tile = config[1];
   schedule_conv2d_nchwc(s, out, out, cc);
   return lower(s, {data, weight, out}, name);
 }
@@ -163,6 +254,10 @@ std::vector<int64_t> parameter_sizes(const tuning_task& task) {
     require_shape(task, 3);
     auto m = task.shape[0], n = task.shape[1], k = task.shape[2];
     return {m * k, k * n, m * n};
+  }
+  if (task.op == "depthwise_conv2d") {
+    auto d = depthwise_of(task);
+    return {d.c * d.h * d.w, d.c * d.r * d.r, d.c * d.oh * d.ow};
   }
   auto c = conv_of(task);
   return {c.c * c.h * c.w, c.k * c.c * c.r * c.r, c.k * c.oh * c.ow};

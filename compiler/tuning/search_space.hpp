@@ -7,6 +7,8 @@
 #pragma once
 
 #include "compiler/ir/stmt.hpp"
+#include "compiler/schedules/conv2d_schedule.hpp"
+#include "compiler/schedules/depthwise_schedule.hpp"
 
 #include <cstdint>
 #include <string>
@@ -14,8 +16,10 @@
 
 namespace troupe::compiler {
 
-/// An operator to tune: "matmul" with shape {M, N, K}, or "conv2d" (NCHWc,
-/// batch 1) with shape {C, H, W, K (out channels), R (kernel), stride, pad}.
+/// An operator to tune: "matmul" with shape {M, N, K}; "conv2d" (NCHWc,
+/// batch 1) with shape {C, H, W, K (out channels), R (kernel), stride,
+/// pad}; or "depthwise_conv2d" (NCHW16c, batch 1) with shape {C, H, W, R,
+/// stride, pad}.
 struct tuning_task {
   std::string op;
   std::vector<int64_t> shape;
@@ -48,9 +52,23 @@ struct search_space {
 /// or a bad shape.
 search_space space_of(const tuning_task& task);
 
+/// Whether `config` has one value per knob of `task`'s template (a record
+/// made with an older template may not: it is skipped, not applied).
+bool fits_template(const tuning_task& task, const tuning_config& config);
+
+/// The conv2d template's knobs that `config` sets for conv2d task `task`.
+/// Throws compile_error when they do not fit its shapes (a tile that does
+/// not divide the output, or more accumulators than vector registers).
+conv2d_config conv2d_config_of(const tuning_task& task, const tuning_config& config);
+
+/// The same for a depthwise_conv2d task.
+depthwise_config depthwise_config_of(const tuning_task& task, const tuning_config& config);
+
 /// The candidate program: the task's computation under `config`'s
 /// schedule. Parameters: inputs then the output (matmul: A, B, C; conv2d:
-/// data [1, C/cb, H, W, cb], packed weight, output [1, K/16, OH, OW, 16]).
+/// data [1, C/cb, H, W, cb], packed weight, output [1, K/16, OH, OW, 16];
+/// depthwise_conv2d: data [1, C/16, H, W, 16], weight [C/16, R, R, 16],
+/// output [1, C/16, OH, OW, 16]).
 lowered_func build_candidate(const tuning_task& task, const tuning_config& config,
                              const std::string& name = "candidate");
 

@@ -1,5 +1,7 @@
 #include "compiler/tuning/tuning_records.hpp"
 
+#include "compiler/tuning/search_space.hpp"
+
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -89,8 +91,10 @@ void tuning_records::append(const tuning_task& task, const measure_result& resul
 
 std::vector<measure_result> tuning_records::load(const tuning_task& task) const {
   std::vector<measure_result> results;
-  impl_->scan(task_prefix(task),
-              [&](tuning_task, measure_result result) { results.push_back(std::move(result)); });
+  impl_->scan(task_prefix(task), [&](tuning_task, measure_result result) {
+    if (fits_template(task, result.config))
+      results.push_back(std::move(result));
+  });
   return results;
 }
 
@@ -105,7 +109,8 @@ std::optional<measure_result> tuning_records::best(const tuning_task& task) cons
 std::vector<tuning_record> tuning_records::all() const {
   std::vector<tuning_record> records;
   impl_->scan(key_prefix, [&](tuning_task task, measure_result result) {
-    records.push_back({std::move(task), std::move(result)});
+    if (fits_template(task, result.config))
+      records.push_back({std::move(task), std::move(result)});
   });
   return records;
 }

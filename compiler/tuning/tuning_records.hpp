@@ -46,7 +46,9 @@ public:
   /// Appends a record for `task`; durable when it returns.
   void append(const tuning_task& task, const measure_result& result);
 
-  /// `task`'s records in the order they were appended.
+  /// `task`'s records in the order they were appended. Records whose
+  /// config has not one value per knob of the task's template (made by an
+  /// older template) are skipped here and in all().
   std::vector<measure_result> load(const tuning_task& task) const;
 
   /// `task`'s fastest valid record, if any.

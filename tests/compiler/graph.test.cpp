@@ -284,9 +284,12 @@ BOOST_AUTO_TEST_CASE(tuned_configs_change_the_convolution_schedules_but_not_the_
   auto expected = reference(g, {input})[0];
   auto optimized = optimize_graph(g);
   graph_executor untuned(optimized);
-  // The defaults: reg_n 8 for both widths (16 and 8); tuned: 4 and 2.
-  tuned_configs tuned{{"conv2d_3x16x16x16x3x1x1", {4, 1}}, {"conv2d_16x8x8x16x3x1x1", {2, 1}},
-                      {"conv2d_99x1x1x16x1x1x0", {1, 1}}};
+  // The defaults: reg_n 8 for both widths (16 and 8); tuned: 4 and 2, the
+  // second with two rows a tile and the taps outside the channels.
+  // (reg_n, oc_tile, reg_h, taps_outer, unroll_taps)
+  tuned_configs tuned{{"conv2d_3x16x16x16x3x1x1", {4, 1, 1, 0, 0}},
+                      {"conv2d_16x8x8x16x3x1x1", {2, 1, 2, 1, 1}},
+                      {"conv2d_99x1x1x16x1x1x0", {1, 1, 1, 0, 0}}};
   graph_executor tuned_executor(optimized, tuned);
   BOOST_TEST(untuned.tuned_function_count() == 0u);
   BOOST_TEST(tuned_executor.tuned_function_count() == 3u);
@@ -301,7 +304,31 @@ BOOST_AUTO_TEST_CASE(tuned_configs_change_the_convolution_schedules_but_not_the_
   BOOST_TEST(text.find("unrolled (conv3.l, 0, 2)") != std::string::npos);
   BOOST_TEST(default_text.find("unrolled (bn1.l, 0, 8)") != std::string::npos);
   BOOST_TEST(default_text.find("unrolled (conv2.l, 0, 8)") != std::string::npos);
-  // A config that does not fit the node (reg_n 3 does not divide 16) is ignored.
-  graph_executor misfit(optimized, {{"conv2d_3x16x16x16x3x1x1", {3, 1}}});
+  // A config that does not fit the node (reg_n 3 does not divide 16; a
+  // record of the older two-knob template) is ignored.
+  graph_executor misfit(optimized, {{"conv2d_3x16x16x16x3x1x1", {3, 1, 1, 0, 0}},
+                                    {"conv2d_16x8x8x16x3x1x1", {2, 1}}});
+  BOOST_TEST(misfit.tuned_function_count() == 0u);
+  BOOST_TEST(misfit.lowered_text() == default_text);
+}
+
+BOOST_AUTO_TEST_CASE(a_tuned_depthwise_config_changes_its_tile_but_not_the_values) {
+  graph g;
+  int x = g.add_input("x", {1, 32, 12, 12});
+  int dw = g.add_op("conv2d", {x, constant(g, "dw", {32, 1, 3, 3}, 36)},
+                    {{"strides", {1, 1}}, {"pads", {1, 1}}, {"groups", {32}}}, {}, "dw");
+  g.mark_output(g.add_op("relu", {dw}, {}, {}, "relu"));
+  auto input = random_values(32 * 12 * 12, 37);
+  auto expected = reference(g, {input})[0];
+  auto optimized = optimize_graph(g);
+  auto tasks = extract_tuning_tasks(optimized);
+  BOOST_TEST_REQUIRE(tasks.size() == 1u);
+  BOOST_TEST(tasks[0].task.name() == "depthwise_conv2d_32x12x12x3x1x1");
+  graph_executor untuned(optimized);
+  graph_executor tuned(optimized, {{"depthwise_conv2d_32x12x12x3x1x1", {4, 2}}});  // reg_n, reg_h
+  BOOST_TEST(tuned.tuned_function_count() == 1u);
+  require_close(tuned.run({input})[0], expected);
+  BOOST_TEST(tuned.lowered_text() != untuned.lowered_text());
+  graph_executor misfit(optimized, {{"depthwise_conv2d_32x12x12x3x1x1", {7, 1}}});  // 7 ∤ 12
   BOOST_TEST(misfit.tuned_function_count() == 0u);
 }

@@ -59,6 +59,13 @@ measure_result sample_result(int i) {
   return r;
 }
 
+/// sample_result with one value per knob of `task`'s template.
+measure_result sample_result(int i, const tuning_task& task) {
+  auto r = sample_result(i);
+  r.config.resize(space_of(task).knobs.size(), 1);
+  return r;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(measurer_suite)
@@ -108,6 +115,48 @@ BOOST_AUTO_TEST_CASE(invalid_configs_are_errors_naming_the_reason) {
   r = m.measure(matmul128, {5, 32, 4, 1, 0, 0});  // not a knob value
   BOOST_TEST(r.error.find("tile_m") != std::string::npos, r.error);
   BOOST_TEST(m.workers_started() == 1);  // refused configs do not cost the worker
+}
+
+BOOST_AUTO_TEST_CASE(convolution_tiles_over_rows_and_taps_outer_measure_correct) {
+  measurer m(TROUPE_MEASURE);
+  tuning_task conv{"conv2d", {16, 14, 14, 32, 3, 1, 1}};
+  // reg_n, oc_tile, reg_h, taps_outer, unroll_taps
+  for (tuning_config config : {tuning_config{7, 2, 2, 1, 1}, tuning_config{14, 1, 2, 0, 0},
+                               tuning_config{2, 2, 1, 1, 0}}) {
+    auto r = m.measure(conv, config);
+    BOOST_TEST(r.ok(), r.error);
+    BOOST_TEST(r.max_error < 1e-3);
+  }
+  tuning_task strided{"conv2d", {16, 14, 14, 32, 3, 2, 1}};  // 7x7 output
+  auto r = m.measure(strided, {7, 1, 1, 1, 0});
+  BOOST_TEST(r.ok(), r.error);
+  r = m.measure(strided, {7, 1, 2, 0, 0});
+  BOOST_TEST(r.error.find("reg_h 2 does not divide the output height 7") != std::string::npos,
+             r.error);
+  r = m.measure(conv, {14, 2, 2, 0, 0});  // 56 accumulators
+  BOOST_TEST(r.error.find("vector registers") != std::string::npos, r.error);
+}
+
+BOOST_AUTO_TEST_CASE(depthwise_candidates_measure_correct_and_bad_ones_are_refused) {
+  measurer m(TROUPE_MEASURE);
+  tuning_task dw{"depthwise_conv2d", {32, 28, 28, 3, 1, 1}};
+  BOOST_TEST(dw.flops() == 2.0 * 32 * 28 * 28 * 9);
+  BOOST_TEST(space_of(dw).size() == 24u);
+  for (tuning_config config : {tuning_config{7, 1}, tuning_config{7, 2}, tuning_config{4, 4}}) {
+    auto r = m.measure(dw, config);
+    BOOST_TEST(r.ok(), r.error);
+    BOOST_TEST(r.max_error < 1e-4);
+  }
+  tuning_task strided{"depthwise_conv2d", {32, 28, 28, 3, 2, 1}};  // 14x14 output
+  auto r = m.measure(strided, {7, 2});
+  BOOST_TEST(r.ok(), r.error);
+  r = m.measure(dw, {8, 1});
+  BOOST_TEST(r.error.find("reg_n 8 does not divide the output width 28") != std::string::npos,
+             r.error);
+  r = m.measure(dw, {28, 4});
+  BOOST_TEST(r.error.find("vector registers") != std::string::npos, r.error);
+  r = m.measure(tuning_task{"depthwise_conv2d", {24, 28, 28, 3, 1, 1}}, {7, 1});
+  BOOST_TEST(r.error.find("not a multiple of 16") != std::string::npos, r.error);
 }
 
 BOOST_AUTO_TEST_CASE(a_crashing_candidate_is_an_error_and_the_next_one_runs) {
@@ -168,7 +217,10 @@ BOOST_AUTO_TEST_CASE(records_survive_reopening_in_append_order) {
   {
     tuning_records records(dir.path / "db");
     for (int i = 0; i < 12; ++i)
-      records.append(i % 3 ? matmul128 : other, sample_result(i));
+      if (i % 3)
+        records.append(matmul128, sample_result(i));
+      else
+        records.append(other, sample_result(i, other));
   }
   tuning_records records(dir.path / "db");
   auto loaded = records.load(matmul128);
@@ -189,6 +241,23 @@ BOOST_AUTO_TEST_CASE(records_survive_reopening_in_append_order) {
     if (r.ok())
       BOOST_TEST(best->seconds <= r.seconds);
   BOOST_TEST(!records.best(tuning_task{"matmul", {1, 2, 3}}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(records_of_an_older_template_are_skipped_not_applied) {
+  temp_dir dir;
+  tuning_task conv{"conv2d", {16, 14, 14, 32, 3, 1, 1}};
+  tuning_records records(dir.path / "db");
+  auto old = sample_result(0);
+  old.config = {7, 2};  // reg_n, oc_tile: the template before reg_h and the reduction order
+  old.seconds = 1e-9;   // would be the best
+  records.append(conv, old);
+  auto current = sample_result(1, conv);
+  records.append(conv, current);
+  BOOST_TEST(records.load(conv).size() == 1u);
+  BOOST_TEST(records.all().size() == 1u);
+  auto best = records.best(conv);
+  BOOST_TEST_REQUIRE(best.has_value());
+  BOOST_TEST((best->config == current.config));
 }
 
 BOOST_AUTO_TEST_CASE(records_appended_before_kill_9_are_all_there) {
@@ -251,7 +320,10 @@ BOOST_AUTO_TEST_CASE(json_lines_export_and_import_round_trip) {
   {
     tuning_records records(dir.path / "a");
     for (int i = 0; i < 6; ++i)
-      records.append(i % 2 ? matmul128 : conv, sample_result(i));
+      if (i % 2)
+        records.append(matmul128, sample_result(i));
+      else
+        records.append(conv, sample_result(i, conv));
     BOOST_TEST(records.export_json_lines((dir.path / "a.jsonl").string()) == 6u);
     std::ostringstream out;
     records.export_json_lines(out);

@@ -92,7 +92,16 @@ BOOST_AUTO_TEST_CASE(every_vector_has_the_documented_length_and_every_slot_a_uni
   for (auto& c : random_valid(matmul_256, 10, 1))
     BOOST_TEST(extract_features(build_candidate(matmul_256, c)).size() == feature_count());
   tuning_task conv{"conv2d", {32, 14, 14, 64, 3, 1, 1}};
-  BOOST_TEST(extract_features(build_candidate(conv, {7, 2})).size() == feature_count());
+  tuning_config conv_base{7, 2, 1, 0, 0};  // reg_n, oc_tile, reg_h, taps_outer, unroll_taps
+  auto base_features = extract_features(build_candidate(conv, conv_base));
+  BOOST_TEST(base_features.size() == feature_count());
+  // The cost model sees each knob of the convolution template.
+  for (tuning_config other : {tuning_config{7, 2, 2, 0, 0}, tuning_config{7, 2, 1, 1, 0},
+                              tuning_config{7, 2, 1, 0, 1}})
+    BOOST_TEST((extract_features(build_candidate(conv, other)) != base_features),
+               space_of(conv).describe(other));
+  tuning_task dw{"depthwise_conv2d", {32, 14, 14, 3, 1, 1}};
+  BOOST_TEST(extract_features(build_candidate(dw, {7, 2})).size() == feature_count());
 }
 
 BOOST_AUTO_TEST_CASE(the_same_program_gives_the_same_features) {
@@ -143,7 +152,7 @@ BOOST_AUTO_TEST_CASE(an_explorer_is_deterministic_for_a_seed) {
 }
 
 BOOST_AUTO_TEST_CASE(an_explorer_never_proposes_a_measured_config_nor_one_twice) {
-  auto space = space_of(tuning_task{"conv2d", {32, 14, 14, 64, 3, 1, 1}});  // 24 configs
+  auto space = space_of(tuning_task{"depthwise_conv2d", {32, 14, 14, 3, 1, 1}});  // 24 configs
   auto score = distance_to(space, {7, 2});
   sa_explorer explorer(space, 1, sa_options{8, 20});
   std::set<uint64_t> measured;

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -69,7 +70,11 @@ struct explorer_state {
   std::unique_ptr<feature_cache> features;
   std::unique_ptr<compiler::sa_explorer> annealer;
   std::unique_ptr<compiler::cost_model> model;
+  /// Measured or proposed configs, and those the template refuses (never
+  /// proposed: a refusal would cost a trial and teach nothing).
   std::set<uint64_t> measured;
+  /// The template's own config, proposed first by a model-guided search.
+  std::optional<compiler::tuning_config> default_config;
   bool random = false;
   static inline const char* name = "tuning_explorer";
 };
@@ -145,6 +150,12 @@ explorer_actor spawn_explorer(caf::actor_system& sys, compiler::tuning_task task
     st.annealer = std::make_unique<compiler::sa_explorer>(st.features->space(), seed);
     st.model = std::make_unique<compiler::cost_model>();
     st.random = random;
+    auto& space = st.features->space();
+    for (uint64_t i = 0; i < space.size(); ++i)
+      if (!compiler::config_refusal(task, space.at(i)).empty())
+        st.measured.insert(i);
+    if (!random)
+      st.default_config = compiler::default_config(task);
     return {
       [self](model_atom, const std::string& bytes) -> bool {
         if (bytes.empty() || self->state.random)
@@ -174,7 +185,18 @@ explorer_actor spawn_explorer(caf::actor_system& sys, compiler::tuning_task task
             }
             return scores;
           };
-        auto configs = st.annealer->propose(static_cast<size_t>(batch), score, st.measured);
+        std::vector<compiler::tuning_config> configs;
+        if (st.default_config && batch > 0) {
+          auto index = st.features->space().index_of(*st.default_config);
+          if (!st.measured.count(index)) {
+            configs.push_back(*st.default_config);
+            st.measured.insert(index);
+            --batch;
+          }
+          st.default_config.reset();
+        }
+        for (auto& config : st.annealer->propose(static_cast<size_t>(batch), score, st.measured))
+          configs.push_back(config);
         std::vector<std::string> out;
         for (auto& config : configs) {
           st.measured.insert(st.features->space().index_of(config));

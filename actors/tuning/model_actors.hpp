@@ -16,7 +16,9 @@ namespace troupe::tuning {
 
 cost_model_actor spawn_cost_model(caf::actor_system& sys, compiler::tuning_task task, uint64_t seed);
 
-/// `random`: never score with a model (the random-search baseline).
+/// `random`: never score with a model (the random-search baseline). Configs
+/// the template refuses (config_refusal) are never proposed; a model-guided
+/// explorer proposes the template's default config first.
 explorer_actor spawn_explorer(caf::actor_system& sys, compiler::tuning_task task, uint64_t seed,
                               bool random);
 

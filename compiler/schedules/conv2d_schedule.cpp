@@ -16,7 +16,19 @@ int64_t pick_reg_n(int64_t width) {
   return 1;
 }
 
+// Narrow tiles take two channel blocks: enough accumulators to hide FMA latency.
+int64_t pick_oc_tile(int64_t reg_n, int64_t channel_blocks) {
+  return reg_n < 8 && channel_blocks % 2 == 0 ? 2 : 1;
+}
+
 } // namespace
+
+conv2d_config default_conv2d_config(int64_t width, int64_t channel_blocks) {
+  conv2d_config c;
+  c.reg_n = pick_reg_n(width);
+  c.oc_tile = pick_oc_tile(c.reg_n, channel_blocks);
+  return c;
+}
 
 void schedule_conv2d_nchwc(schedule& s, const tensor& master, const tensor& output,
                            const conv2d_config& config) {
@@ -33,7 +45,7 @@ void schedule_conv2d_nchwc(schedule& s, const tensor& master, const tensor& outp
     accumulator = s.cache_write(master);
   auto& axes = out->axes;  // n, oc.o, oh, ow, oc.i
   int64_t reg_n = config.reg_n > 0 ? config.reg_n : pick_reg_n(axes[3].extent);
-  int64_t oc_tile = config.oc_tile > 0 ? config.oc_tile : (reg_n < 8 && axes[1].extent % 2 == 0 ? 2 : 1);
+  int64_t oc_tile = config.oc_tile > 0 ? config.oc_tile : pick_oc_tile(reg_n, axes[1].extent);
   int64_t reg_h = std::max<int64_t>(1, config.reg_h);
   // n, oc.o, oh, ow, oc.i becomes n, oc.o.o, oh.o, ow.o | oh.i, oc.o.i, ow.i, oc.i:
   // the loops right of the bar make one register tile.

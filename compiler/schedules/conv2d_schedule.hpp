@@ -24,6 +24,10 @@ struct conv2d_config {
   bool unroll_taps = false;  ///< unroll the kernel-column loop too
 };
 
+/// The knobs the template picks for an output `width` pixels wide with
+/// `channel_blocks` blocks of 16 output channels (config's zeros resolved).
+conv2d_config default_conv2d_config(int64_t width, int64_t channel_blocks);
+
 void schedule_conv2d_nchwc(schedule& s, const tensor& master, const tensor& output,
                            const conv2d_config& config = {});
 

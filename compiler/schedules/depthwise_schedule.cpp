@@ -60,6 +60,10 @@ int64_t pick_reg_n(int64_t width) {
 
 } // namespace
 
+int64_t default_depthwise_reg_n(int64_t width) {
+  return pick_reg_n(width);
+}
+
 void schedule_depthwise_conv2d_nchwc(schedule& s, const tensor& master, const tensor& output,
                                      const depthwise_config& config) {
   tensor accumulator = master;

@@ -24,6 +24,9 @@ struct depthwise_config {
   int64_t reg_h = 1;  ///< output rows per register tile (divides OH)
 };
 
+/// The register tile width the blocked template picks for `width` pixels.
+int64_t default_depthwise_reg_n(int64_t width);
+
 void schedule_depthwise_conv2d_nchwc(schedule& s, const tensor& master, const tensor& output,
                                      const depthwise_config& config = {});
 

@@ -211,22 +211,62 @@ depthwise_config depthwise_config_of(const tuning_task& task, const tuning_confi
   return dc;
 }
 
+namespace {
+
+matmul_kernel matmul_candidate(const tuning_task& task, const tuning_config& config) {
+  space_of(task).index_of(config);  // every value must be one of its knob's
+  matmul_config c;
+  c.tile_m = config[0];
+  c.tile_n = config[1];
+  c.unroll_k = config[2];
+  c.columns_outer = config[3] != 0;
+  c.tensorize = config[4] != 0;
+  c.block_k = config[5];
+  c.parallel = true;
+  if (!c.tensorize && c.block_k != 0)
+    throw compile_error("block_k applies to the tensorized kernel only");
+  return make_matmul(task.shape[0], task.shape[1], task.shape[2], c);
+}
+
+} // namespace
+
+std::string config_refusal(const tuning_task& task, const tuning_config& config) {
+  try {
+    if (task.op == "matmul")
+      matmul_candidate(task, config);  // scheduling only: the refusals come from it
+    else if (task.op == "depthwise_conv2d")
+      depthwise_config_of(task, config);
+    else
+      conv2d_config_of(task, config);
+    return {};
+  } catch (const compile_error& e) {
+    return e.what();
+  }
+}
+
+std::optional<tuning_config> default_config(const tuning_task& task) {
+  tuning_config config;
+  if (task.op == "conv2d") {
+    auto c = conv_of(task);
+    auto d = default_conv2d_config(c.ow, c.k / 16);
+    config = {d.reg_n, d.oc_tile, d.reg_h, d.taps_outer ? 1 : 0, d.unroll_taps ? 1 : 0};
+  } else if (task.op == "depthwise_conv2d") {
+    auto d = depthwise_of(task);
+    config = {default_depthwise_reg_n(d.ow), 1};
+  } else {
+    return std::nullopt;  // matmul: no one default (dense has its own template)
+  }
+  if (!config_refusal(task, config).empty())
+    return std::nullopt;
+  return config;
+}
+
 lowered_func build_candidate(const tuning_task& task, const tuning_config& config,
                              const std::string& name) {
   auto space = space_of(task);
   space.index_of(config);  // every value must be one of its knob's
   if (task.op == "matmul") {
-    matmul_config c;
-    c.tile_m = config[0];
-    c.tile_n = config[1];
-    c.unroll_k = config[2];
-    c.columns_outer = config[3] != 0;
-    c.tensorize = config[4] != 0;
-    c.block_k = config[5];
-    c.parallel = true;
-    if (!c.tensorize && c.block_k != 0)
-      throw compile_error("block_k applies to the tensorized kernel only");
-    auto kernel = make_matmul(task.shape[0], task.shape[1], task.shape[2], c);
+    auto kernel = matmul_candidate(task, config);
     return lower(*kernel.sched, kernel.args(), name);
   }
   if (task.op == "depthwise_conv2d") {

@@ -11,6 +11,7 @@
 #include "compiler/schedules/depthwise_schedule.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,17 @@ search_space space_of(const tuning_task& task);
 /// Whether `config` has one value per knob of `task`'s template (a record
 /// made with an older template may not: it is skipped, not applied).
 bool fits_template(const tuning_task& task, const tuning_config& config);
+
+/// Why `config` cannot be built for `task` (a tile that does not divide
+/// the shapes, too many registers, a knob value not in the space), or ""
+/// when it can. Cheap (no lowering): the explorer never proposes a config
+/// with a reason, so refusals cost no trials.
+std::string config_refusal(const tuning_task& task, const tuning_config& config);
+
+/// The config the template picks by itself for `task` (the untuned
+/// schedule), when it is a config of the space: tuning measures it first,
+/// so a tuned schedule is never worse than the default by more than noise.
+std::optional<tuning_config> default_config(const tuning_task& task);
 
 /// The conv2d template's knobs that `config` sets for conv2d task `task`.
 /// Throws compile_error when they do not fit its shapes (a tile that does

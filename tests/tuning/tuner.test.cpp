@@ -124,6 +124,32 @@ BOOST_AUTO_TEST_CASE(random_search_with_a_seed_proposes_the_same_configs) {
     BOOST_TEST(first.records[i].config == second.records[i].config);
 }
 
+BOOST_AUTO_TEST_CASE(refused_configs_cost_no_trials_and_guided_search_measures_the_default_first) {
+  measurers = local_measurers(1);
+  auto o = options(12);
+  // A 7x7 output: most pixel and row tiles do not divide it (16 of 288
+  // configs are admissible).
+  o.task = {"conv2d", {16, 7, 7, 32, 3, 1, 1}};
+  auto guided = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_REQUIRE_EQUAL(guided.records.size(), 12u);
+  for (auto& r : guided.records)
+    BOOST_TEST(r.ok(), r.error);
+  auto default_config = compiler::default_config(o.task);
+  BOOST_REQUIRE(default_config.has_value());
+  BOOST_TEST((guided.records[0].config == compiler::tuning_config{7, 2, 1, 0, 0}));
+  BOOST_TEST((guided.records[0].config == *default_config));
+  o.random = true;
+  o.store_dir = dir.file("records-random");
+  auto random = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_REQUIRE_EQUAL(random.records.size(), 12u);
+  for (auto& r : random.records)
+    BOOST_TEST(r.ok(), r.error);
+  // Asked for more than there are: the admissible 16, then the space is exhausted.
+  o.trials = 20;
+  o.store_dir = dir.file("records-all");
+  BOOST_TEST(tuning::run_tuning(client.sys(), o, measurers).records.size() == 16u);
+}
+
 BOOST_AUTO_TEST_CASE(a_run_resumes_from_its_records) {
   measurers = local_measurers(2);
   auto o = options(16);

@@ -3,9 +3,13 @@
 // (its AVX-512 kernels, see matmul_bench) in this process. Reports, as
 // the median over seeds: the final best, the trials to reach 90 % and 95 %
 // of it, and the trials model-guided search needs to reach random
-// search's final best. Prints a table and one JSON object on the last line.
+// search's final best (and 98 % of it: this VM's timing noise). Random
+// search may get a larger budget (--random-trials: the issue's "random
+// search's 1000-trial best"); configs the template refuses are never
+// proposed, so a budget above the admissible configs measures them all.
+// Prints a table and one JSON object on the last line.
 //
-//   tune_bench --size 1024 --trials 200 --seeds 3 [--threads 1]
+//   tune_bench --size 1024 --trials 250 --random-trials 1000 --seeds 5 [--threads 1]
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -62,10 +66,14 @@ int main(int argc, char** argv) {
   int seeds = 3;
   int threads = 1;
   app.add_option("--size", size, "square matmul size");
-  app.add_option("--trials", trials, "trial budget per search");
+  app.add_option("--trials", trials, "trial budget of the model-guided search");
+  uint64_t random_trials = 0;
+  app.add_option("--random-trials", random_trials, "trial budget of the random search (default: --trials)");
   app.add_option("--seeds", seeds, "seeds (the median counts)");
   app.add_option("--threads", threads, "threads of the candidates and of OpenBLAS");
   CLI11_PARSE(app, argc, argv);
+  if (random_trials == 0)
+    random_trials = trials;
   if (!std::getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
     setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);  // see matmul_bench
     execv("/proc/self/exe", argv);
@@ -77,14 +85,14 @@ int main(int argc, char** argv) {
                  / "troupe-measure").string();
   std::vector<tuning_measurer_actor> measurers{tuning::spawn_measurer(sys, worker)};
   compiler::tuning_task task{"matmul", {size, size, size}};
-  std::vector<double> guided_best, random_best, to90, to95, to_random;
+  std::vector<double> guided_best, random_best, to90, to95, to_random, to_random98, random_measured;
   compiler::measure_result overall;
   for (int seed = 1; seed <= seeds; ++seed) {
     tuning::tune_summary runs[2];
     for (int random = 0; random < 2; ++random) {
       tuning::tune_options o;
       o.task = task;
-      o.trials = trials;
+      o.trials = random == 1 ? random_trials : trials;
       o.batch = 16;
       o.seed = static_cast<uint64_t>(seed);
       o.random = random == 1;
@@ -100,11 +108,15 @@ int main(int argc, char** argv) {
     to90.push_back(static_cast<double>(trials_to_reach(guided.best_so_far, 0.9 * guided.best.gflops)));
     to95.push_back(static_cast<double>(trials_to_reach(guided.best_so_far, 0.95 * guided.best.gflops)));
     to_random.push_back(static_cast<double>(trials_to_reach(guided.best_so_far, random.best.gflops)));
+    to_random98.push_back(
+      static_cast<double>(trials_to_reach(guided.best_so_far, 0.98 * random.best.gflops)));
+    random_measured.push_back(static_cast<double>(random.records.size()));
     if (guided.best.gflops > overall.gflops)
       overall = guided.best;
-    fmt::print("seed {}: guided best {:.1f} GFLOP/s (90 % at trial {}, 95 % at {}), random best {:.1f}, "
-               "guided reached it at trial {}\n", seed, guided.best.gflops, to90.back(), to95.back(),
-               random.best.gflops, to_random.back());
+    fmt::print("seed {}: guided best {:.1f} GFLOP/s (90 % at trial {}, 95 % at {}), random best {:.1f} "
+               "after {} trials, guided reached it at trial {} (98 % of it at {})\n",
+               seed, guided.best.gflops, to90.back(), to95.back(), random.best.gflops,
+               random.records.size(), to_random.back(), to_random98.back());
   }
   for (auto& m : measurers)
     caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
@@ -134,18 +146,23 @@ int main(int argc, char** argv) {
   }
   double flops = task.flops();
   double ratio = blas / ours;
-  fmt::print("median over {} seeds, {} trials: guided best {:.1f} GFLOP/s, random best {:.1f}; trials "
-             "to 90 % {}, to 95 % {}; guided reached random's best at trial {} ({:.0f} % of the "
-             "budget)\n",
-             seeds, trials, median(guided_best), median(random_best), median(to90), median(to95),
-             median(to_random), 100.0 * median(to_random) / static_cast<double>(trials));
+  auto random_budget = static_cast<double>(random_trials);
+  fmt::print("median over {} seeds: guided ({} trials) best {:.1f} GFLOP/s, random ({} trials, {} "
+             "measured) best {:.1f}; trials to 90 % {}, to 95 % {}; guided reached random's best at "
+             "trial {} ({:.0f} % of random's budget), 98 % of it at trial {} ({:.0f} %)\n",
+             seeds, trials, median(guided_best), random_trials, median(random_measured),
+             median(random_best), median(to90), median(to95), median(to_random),
+             100.0 * median(to_random) / random_budget, median(to_random98),
+             100.0 * median(to_random98) / random_budget);
   fmt::print("tuned config vs OpenBLAS: {:.1f} vs {:.1f} GFLOP/s ({:.3f})\n", flops / ours / 1e9,
              flops / blas / 1e9, ratio);
-  fmt::print("{{\"benchmark\":\"tune\",\"size\":{},\"trials\":{},\"seeds\":{},\"guided_best\":{:.1f},"
-             "\"random_best\":{:.1f},\"trials_to_90\":{},\"trials_to_95\":{},"
-             "\"trials_to_random_best\":{},\"tuned_gflops\":{:.1f},\"openblas_gflops\":{:.1f},"
+  fmt::print("{{\"benchmark\":\"tune\",\"size\":{},\"trials\":{},\"random_trials\":{},\"seeds\":{},"
+             "\"guided_best\":{:.1f},\"random_best\":{:.1f},\"random_measured\":{},"
+             "\"trials_to_90\":{},\"trials_to_95\":{},\"trials_to_random_best\":{},"
+             "\"trials_to_98pct_random_best\":{},\"tuned_gflops\":{:.1f},\"openblas_gflops\":{:.1f},"
              "\"ratio\":{:.3f}}}\n",
-             size, trials, seeds, median(guided_best), median(random_best), median(to90),
-             median(to95), median(to_random), flops / ours / 1e9, flops / blas / 1e9, ratio);
+             size, trials, random_trials, seeds, median(guided_best), median(random_best),
+             median(random_measured), median(to90), median(to95), median(to_random),
+             median(to_random98), flops / ours / 1e9, flops / blas / 1e9, ratio);
   return 0;
 }

@@ -21,6 +21,10 @@
 // && and || evaluate both operands; floating-point ops may be contracted to
 // FMA. Buffers are assumed not to overlap one another (the parameters are
 // distinct arrays), which lets LLVM keep values in registers across stores.
+//
+// The emitter behind these functions is internal (llvm_emitter.hpp), its
+// member functions spread over llvm_emitter.cpp, llvm_emit_statements.cpp and
+// llvm_emit_loops.cpp.
 #pragma once
 
 #include "compiler/ir/stmt.hpp"

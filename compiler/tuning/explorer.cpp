@@ -79,6 +79,41 @@ std::vector<uint64_t> sa_explorer::random_unmeasured(size_t n, const std::set<ui
   return out;
 }
 
+std::vector<uint64_t> sa_explorer::diverse_pick(const std::vector<std::pair<double, uint64_t>>& ranked,
+                                               size_t n) const {
+  size_t pool = std::min(ranked.size(), 3 * n);
+  std::vector<tuning_config> configs;
+  configs.reserve(pool);
+  for (size_t i = 0; i < pool; ++i)
+    configs.push_back(space_.at(ranked[i].second));
+  std::vector<std::set<int64_t>> covered(space_.knobs.size());
+  std::vector<bool> picked(pool, false);
+  std::vector<uint64_t> out;
+  auto knobs = static_cast<double>(std::max<size_t>(1, space_.knobs.size()));
+  while (out.size() < n && out.size() < pool) {
+    size_t best = pool;
+    double best_value = -HUGE_VAL;
+    for (size_t i = 0; i < pool; ++i) {
+      if (picked[i])
+        continue;
+      double fresh = 0;
+      for (size_t k = 0; k < configs[i].size(); ++k)
+        fresh += covered[k].count(configs[i][k]) ? 0.0 : 1.0;
+      double value = 1.0 - static_cast<double>(i) / static_cast<double>(pool)
+                     + options_.diversity * fresh / knobs;
+      if (value > best_value) {  // ties: the better ranked
+        best_value = value;
+        best = i;
+      }
+    }
+    picked[best] = true;
+    for (size_t k = 0; k < configs[best].size(); ++k)
+      covered[k].insert(configs[best][k]);
+    out.push_back(ranked[best].second);
+  }
+  return out;
+}
+
 std::vector<tuning_config> sa_explorer::propose(size_t batch, const config_scorer& score,
                                                 const std::set<uint64_t>& measured) {
   std::set<uint64_t> taken;
@@ -169,9 +204,9 @@ std::vector<tuning_config> sa_explorer::propose(size_t batch, const config_score
   auto random_share =
     static_cast<size_t>(std::lround(options_.epsilon * static_cast<double>(batch)));
   size_t by_model = batch - std::min(batch, random_share);
-  for (size_t i = 0; i < ranked.size() && chosen.size() < by_model; ++i) {
-    taken.insert(ranked[i].second);
-    chosen.push_back(ranked[i].second);
+  for (auto index : diverse_pick(ranked, by_model)) {
+    taken.insert(index);
+    chosen.push_back(index);
   }
   auto fill = random_unmeasured(batch - chosen.size(), measured, taken);
   chosen.insert(chosen.end(), fill.begin(), fill.end());

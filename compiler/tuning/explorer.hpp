@@ -5,9 +5,9 @@
 // points persist across rounds, so each round continues where the last one
 // stopped (the model changes between rounds, the good regions rarely do).
 // Each round proposes the best-scoring distinct configs the walk visited
-// that are not measured yet, and a share epsilon of uniformly random
-// unmeasured ones (the model's blind spots). Without a model every
-// proposal is random.
+// that are not measured yet, spread over the knobs' values (diversity),
+// and a share epsilon of uniformly random unmeasured ones (the model's
+// blind spots). Without a model every proposal is random.
 //
 // Deterministic for a seed: std::mt19937_64 and ordered containers only.
 #pragma once
@@ -18,6 +18,7 @@
 #include <functional>
 #include <random>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace troupe::compiler {
@@ -26,6 +27,12 @@ struct sa_options {
   size_t chains = 64;
   size_t steps = 100;              ///< annealing steps per propose()
   double epsilon = 0.05;           ///< the share of random proposals
+  /// Diversity (after AutoTVM's submodular pick): the model's share is
+  /// chosen greedily from its best 3 x batch configs, each pick's value its
+  /// rank (1 for the best, falling to 0) plus `diversity` x the share of
+  /// knobs whose value no earlier pick of the batch has. 0: the best by
+  /// score alone (a batch of near-twins when the model is sure of one region).
+  double diversity = 0.25;
   /// Temperature falls linearly from start to end over a round's steps; it
   /// is relative to the spread of the chains' scores at the round's start.
   double start_temperature = 1.0;
@@ -56,6 +63,9 @@ private:
   std::vector<uint64_t> random_unmeasured(size_t n, const std::set<uint64_t>& measured,
                                           std::set<uint64_t>& taken);
   uint64_t neighbor(uint64_t index);
+  /// Up to `n` of `ranked` (best first), picked for score and diversity.
+  std::vector<uint64_t> diverse_pick(const std::vector<std::pair<double, uint64_t>>& ranked,
+                                     size_t n) const;
 
   search_space space_;
   sa_options options_;

@@ -221,6 +221,34 @@ BOOST_AUTO_TEST_CASE(the_chains_of_one_round_start_the_next) {
   BOOST_TEST((std::set<tuning_config>(first_call.begin(), first_call.end()) == expected));
 }
 
+BOOST_AUTO_TEST_CASE(diversity_spreads_a_batch_over_the_knobs_values) {
+  auto space = space_of(matmul_256);
+  auto score = distance_to(space, {6, 48, 4, 1, 0, 0});
+  // Distinct values per knob summed over knobs: how spread a batch is.
+  auto spread = [](const std::vector<tuning_config>& batch) {
+    std::map<size_t, std::set<int64_t>> values;
+    for (auto& c : batch)
+      for (size_t k = 0; k < c.size(); ++k)
+        values[k].insert(c[k]);
+    size_t total = 0;
+    for (auto& [k, v] : values)
+      total += v.size();
+    return total;
+  };
+  sa_options focused{64, 100, 0.0};
+  focused.diversity = 0.0;
+  sa_options diverse = focused;
+  diverse.diversity = 10.0;  // coverage first (AutoTVM's diversity filter)
+  auto near = sa_explorer(space, 4, focused).propose(8, score, {});
+  auto spread_out = sa_explorer(space, 4, diverse).propose(8, score, {});
+  BOOST_TEST_REQUIRE(near.size() == 8u);
+  BOOST_TEST_REQUIRE(spread_out.size() == 8u);
+  BOOST_TEST(spread(spread_out) > spread(near));
+  // Both still start from the best config the walk found.
+  BOOST_TEST((near.front() == tuning_config{6, 48, 4, 1, 0, 0}));
+  BOOST_TEST((spread_out.front() == near.front()));
+}
+
 BOOST_AUTO_TEST_CASE(configs_scored_as_unusable_are_never_proposed_by_the_model) {
   auto space = space_of(matmul_256);
   auto base = distance_to(space, {4, 32, 2, 1, 0, 0});

@@ -69,11 +69,17 @@ int main(int argc, char** argv) {
   app.add_option("--trials", trials, "trial budget of the model-guided search");
   uint64_t random_trials = 0;
   app.add_option("--random-trials", random_trials, "trial budget of the random search (default: --trials)");
+  int random_seeds = 0;
+  app.add_option("--random-seeds", random_seeds,
+                 "seeds that run their own random search (default: all); later seeds compare with "
+                 "seed 1's. A budget above the admissible configs measures them all, whatever the seed");
   app.add_option("--seeds", seeds, "seeds (the median counts)");
   app.add_option("--threads", threads, "threads of the candidates and of OpenBLAS");
   CLI11_PARSE(app, argc, argv);
   if (random_trials == 0)
     random_trials = trials;
+  if (random_seeds <= 0 || random_seeds > seeds)
+    random_seeds = seeds;
   if (!std::getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
     setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);  // see matmul_bench
     execv("/proc/self/exe", argv);
@@ -87,9 +93,14 @@ int main(int argc, char** argv) {
   compiler::tuning_task task{"matmul", {size, size, size}};
   std::vector<double> guided_best, random_best, to90, to95, to_random, to_random98, random_measured;
   compiler::measure_result overall;
+  tuning::tune_summary first_random;  // reused by the seeds after --random-seeds
   for (int seed = 1; seed <= seeds; ++seed) {
     tuning::tune_summary runs[2];
     for (int random = 0; random < 2; ++random) {
+      if (random == 1 && seed > random_seeds) {
+        runs[1] = first_random;
+        continue;
+      }
       tuning::tune_options o;
       o.task = task;
       o.trials = random == 1 ? random_trials : trials;
@@ -100,6 +111,8 @@ int main(int argc, char** argv) {
       o.store_dir = fmt::format("/tmp/tune_bench.{}.{}.{}", getpid(), seed, random);
       runs[random] = tuning::run_tuning(sys, o, measurers);
       std::filesystem::remove_all(o.store_dir);
+      if (random == 1 && seed == 1)
+        first_random = runs[1];
     }
     auto& guided = runs[0];
     auto& random = runs[1];

@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
   compiler::tuning_task task{"matmul", {size, size, size}};
   std::vector<double> guided_best, random_best, to90, to95, to_random, to_random98, random_measured;
   compiler::measure_result overall;
+  std::vector<compiler::tuning_config> guided_configs;  // each seed's best
+  compiler::tuning_config random_config;                // random search's best (seed 1)
   tuning::tune_summary first_random;  // reused by the seeds after --random-seeds
   for (int seed = 1; seed <= seeds; ++seed) {
     tuning::tune_summary runs[2];
@@ -126,6 +128,9 @@ int main(int argc, char** argv) {
     random_measured.push_back(static_cast<double>(random.records.size()));
     if (guided.best.gflops > overall.gflops)
       overall = guided.best;
+    guided_configs.push_back(guided.best.config);
+    if (seed == 1)
+      random_config = random.best.config;
     fmt::print("seed {}: guided best {:.1f} GFLOP/s (90 % at trial {}, 95 % at {}), random best {:.1f} "
                "after {} trials, guided reached it at trial {} (98 % of it at {})\n",
                seed, guided.best.gflops, to90.back(), to95.back(), random.best.gflops,
@@ -159,6 +164,33 @@ int main(int argc, char** argv) {
   }
   double flops = task.flops();
   double ratio = blas / ours;
+
+  // Each seed's guided best against random search's best, re-timed here
+  // together (round by round), so that neither side keeps the luck of the
+  // one noisy measurement that made it the best of its search.
+  std::vector<compiler::tuning_config> distinct{random_config};
+  for (auto& config : guided_configs)
+    if (std::find(distinct.begin(), distinct.end(), config) == distinct.end())
+      distinct.push_back(config);
+  std::vector<compiler::compiled_func> kernels;
+  for (size_t i = 0; i < distinct.size(); ++i)
+    kernels.push_back(jit.compile(compiler::build_candidate(task, distinct[i], fmt::format("retimed{}", i))));
+  std::vector<double> retimed(distinct.size(), 1e30);
+  for (int round = 0; round < 3; ++round)
+    for (size_t i = 0; i < distinct.size(); ++i)
+      retimed[i] = std::min(retimed[i], best_seconds([&] { kernels[i](args); }, 5));
+  std::vector<double> guided_vs_random;
+  size_t same_config = 0;
+  for (auto& config : guided_configs) {
+    auto i = static_cast<size_t>(std::find(distinct.begin(), distinct.end(), config) - distinct.begin());
+    guided_vs_random.push_back(retimed[0] / retimed[i]);
+    same_config += config == random_config;
+  }
+  fmt::print("re-timed together: guided's best over random's best per seed:");
+  for (auto v : guided_vs_random)
+    fmt::print(" {:.3f}", v);
+  fmt::print(" (median {:.3f}; the same config as random's in {} of {} seeds)\n",
+             median(guided_vs_random), same_config, guided_configs.size());
   auto random_budget = static_cast<double>(random_trials);
   fmt::print("median over {} seeds: guided ({} trials) best {:.1f} GFLOP/s, random ({} trials, {} "
              "measured) best {:.1f}; trials to 90 % {}, to 95 % {}; guided reached random's best at "
@@ -173,9 +205,10 @@ int main(int argc, char** argv) {
              "\"guided_best\":{:.1f},\"random_best\":{:.1f},\"random_measured\":{},"
              "\"trials_to_90\":{},\"trials_to_95\":{},\"trials_to_random_best\":{},"
              "\"trials_to_98pct_random_best\":{},\"tuned_gflops\":{:.1f},\"openblas_gflops\":{:.1f},"
-             "\"ratio\":{:.3f}}}\n",
+             "\"ratio\":{:.3f},\"retimed_guided_over_random\":{:.3f},\"same_config_as_random\":{}}}\n",
              size, trials, random_trials, seeds, median(guided_best), median(random_best),
              median(random_measured), median(to90), median(to95), median(to_random),
-             median(to_random98), flops / ours / 1e9, flops / blas / 1e9, ratio);
+             median(to_random98), flops / ours / 1e9, flops / blas / 1e9, ratio,
+             median(guided_vs_random), same_config);
   return 0;
 }

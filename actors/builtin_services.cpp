@@ -33,7 +33,8 @@ const service_registry& builtin_services() {
           [](node& host) -> caf::expected<caf::actor> {
             auto worker = (std::filesystem::path{self_executable()}.parent_path() / "troupe-measure")
                             .string();
-            return caf::actor_cast<caf::actor>(tuning::spawn_measurer(host.system(), worker));
+            return caf::actor_cast<caf::actor>(
+              tuning::spawn_measurer(host.system(), worker, std::chrono::seconds{10}, host.config().name));
           });
     return r;
   }();

@@ -21,12 +21,13 @@ std::string measurer_directory_name(const std::string& name) {
 }
 
 tuning_measurer_actor spawn_measurer(caf::actor_system& sys, std::string worker_path,
-                                     std::chrono::milliseconds run_timeout) {
-  auto behavior = [worker_path, run_timeout](tuning_measurer_actor::stateful_pointer<measurer_state> self)
+                                     std::chrono::milliseconds run_timeout, std::string site) {
+  auto behavior = [worker_path, run_timeout,
+                   site](tuning_measurer_actor::stateful_pointer<measurer_state> self)
       -> tuning_measurer_actor::behavior_type {
     self->state.worker = std::make_unique<compiler::measurer>(worker_path);
     return {
-      [self, run_timeout](measure_atom, const std::string& request_json) -> std::string {
+      [self, run_timeout, site](measure_atom, const std::string& request_json) -> std::string {
         compiler::measure_request request;
         try {
           request = compiler::request_from_json(request_json);
@@ -45,6 +46,8 @@ tuning_measurer_actor spawn_measurer(caf::actor_system& sys, std::string worker_
         options.fault = request.fault;
         options.run_timeout = run_timeout;
         auto result = self->state.worker->measure(request.task, request.config, options);
+        if (!site.empty())
+          result.device = site + "@" + result.device;
         return compiler::record_to_json(request.task, result);
       },
     };

@@ -15,8 +15,11 @@ namespace troupe::tuning {
 
 /// `worker_path`: the troupe-measure program. A candidate that runs longer
 /// than `run_timeout` (after compiling) is killed and recorded as a timeout.
+/// `site` (e.g. the node's name) prefixes each record's device as
+/// "site@host/cpu", so that measurers sharing a host stay apart in records.
 tuning_measurer_actor spawn_measurer(caf::actor_system& sys, std::string worker_path,
-                                     std::chrono::milliseconds run_timeout = std::chrono::seconds{10});
+                                     std::chrono::milliseconds run_timeout = std::chrono::seconds{10},
+                                     std::string site = {});
 
 /// The directory name of measurer `name`.
 std::string measurer_directory_name(const std::string& name);

@@ -267,10 +267,17 @@ BOOST_AUTO_TEST_CASE(measurers_on_other_nodes_measure_for_a_cluster_tuner) {
   BOOST_TEST(result.output.find("2 measurer(s)") != std::string::npos);
   std::ifstream in(jsonl);
   std::string line;
-  size_t lines = 0;
-  while (std::getline(in, line))
+  size_t lines = 0, on_m1 = 0, on_m2 = 0;
+  while (std::getline(in, line)) {
     lines += line.find("\"device\"") != std::string::npos;
+    // Each record names the node that measured it: the work was spread.
+    on_m1 += line.find("\"device\":\"m1@") != std::string::npos;
+    on_m2 += line.find("\"device\":\"m2@") != std::string::npos;
+  }
   BOOST_TEST(lines == 8u);
+  BOOST_TEST(on_m1 + on_m2 == 8u);
+  BOOST_TEST(on_m1 >= 2u);
+  BOOST_TEST(on_m2 >= 2u);
   std::ifstream png(dir.file("progress.png"), std::ios::binary);
   char signature[8] = {};
   png.read(signature, 8);

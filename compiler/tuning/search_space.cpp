@@ -68,6 +68,14 @@ depthwise_shape depthwise_of(const tuning_task& task) {
 // the weight vectors it multiplies by.
 constexpr int64_t vector_registers = 32;
 
+// A register tile of reg_h rows x reg_n pixels must divide the output.
+void require_tile_fits(int64_t reg_n, int64_t reg_h, int64_t width, int64_t height) {
+  if (width % reg_n != 0)
+    throw compile_error(fmt::format("reg_n {} does not divide the output width {}", reg_n, width));
+  if (height % reg_h != 0)
+    throw compile_error(fmt::format("reg_h {} does not divide the output height {}", reg_h, height));
+}
+
 compile_error unknown_op(const std::string& op) {
   return compile_error(
     fmt::format("unknown tuning op '{}' (known: matmul, conv2d, depthwise_conv2d)", op));
@@ -180,10 +188,7 @@ conv2d_config conv2d_config_of(const tuning_task& task, const tuning_config& con
   cc.reg_h = config[2];
   cc.taps_outer = config[3] != 0;
   cc.unroll_taps = config[4] != 0;
-  if (c.ow % cc.reg_n != 0)
-    throw compile_error(fmt::format("reg_n {} does not divide the output width {}", cc.reg_n, c.ow));
-  if (c.oh % cc.reg_h != 0)
-    throw compile_error(fmt::format("reg_h {} does not divide the output height {}", cc.reg_h, c.oh));
+  require_tile_fits(cc.reg_n, cc.reg_h, c.ow, c.oh);
   if ((c.k / 16) % cc.oc_tile != 0)
     throw compile_error(fmt::format("oc_tile {} does not divide {} channel blocks", cc.oc_tile, c.k / 16));
   int64_t registers = cc.reg_n * cc.reg_h * cc.oc_tile + cc.oc_tile;
@@ -199,10 +204,7 @@ depthwise_config depthwise_config_of(const tuning_task& task, const tuning_confi
   depthwise_config dc;
   dc.reg_n = config[0];
   dc.reg_h = config[1];
-  if (d.ow % dc.reg_n != 0)
-    throw compile_error(fmt::format("reg_n {} does not divide the output width {}", dc.reg_n, d.ow));
-  if (d.oh % dc.reg_h != 0)
-    throw compile_error(fmt::format("reg_h {} does not divide the output height {}", dc.reg_h, d.oh));
+  require_tile_fits(dc.reg_n, dc.reg_h, d.ow, d.oh);
   // Accumulators plus the input vectors the unrolled taps keep live.
   int64_t registers = dc.reg_n * dc.reg_h + (dc.reg_n - 1) * d.stride + d.r;
   if (registers > vector_registers)

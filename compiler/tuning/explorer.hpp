@@ -30,9 +30,10 @@ struct sa_options {
   /// Diversity (after AutoTVM's submodular pick): the model's share is
   /// chosen greedily from its best 3 x batch configs, each pick's value its
   /// rank (1 for the best, falling to 0) plus `diversity` x the share of
-  /// knobs whose value no earlier pick of the batch has. 0: the best by
-  /// score alone (a batch of near-twins when the model is sure of one region).
-  double diversity = 0.25;
+  /// knobs whose value no earlier pick of the batch has. 0 (the default,
+  /// as in AutoTVM): the best by score alone. At 0.25 matmul 1024 tuned
+  /// worse (benchmarks/README.md: 90 % of the best at trial 31, not 11).
+  double diversity = 0.0;
   /// Temperature falls linearly from start to end over a round's steps; it
   /// is relative to the spread of the chains' scores at the round's start.
   double start_temperature = 1.0;

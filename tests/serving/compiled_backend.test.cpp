@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <fstream>
-#include <random>
 
 #include "actors/serving/compiled_backend.hpp"
 #include "compiler/executor/artifact.hpp"
 #include "messages/errors.hpp"
+#include "tests/compiler/test_values.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace troupe;
@@ -23,14 +23,7 @@ namespace {
 constexpr int64_t batch_size = 4;
 constexpr int64_t features = 64;
 
-std::vector<float> random_values(int64_t n, unsigned seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v)
-    x = dist(rng);
-  return v;
-}
+using tc::testing::random_values;
 
 /// A digits-shaped MLP: [4, 64] -> 32 -> `classes`.
 tc::graph mlp(int64_t classes) {

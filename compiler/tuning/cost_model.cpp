@@ -84,7 +84,7 @@ void cost_model::set_params(void* booster) const {
   auto set = [&](const char* name, const std::string& value) {
     check(XGBoosterSetParam(h, name, value.c_str()), name);
   };
-  set("objective", "rank:pairwise");
+  set("objective", options_.objective);
   set("eval_metric", "ndcg");
   set("tree_method", "hist");
   set("max_depth", std::to_string(options_.max_depth));

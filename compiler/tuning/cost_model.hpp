@@ -25,6 +25,10 @@ struct cost_model_options {
   int pairs_per_record = 8;
   uint64_t seed = 0;
   int threads = 1;      ///< XGBoost's nthread
+  /// XGBoost's objective: "rank:pairwise" (every pair alike), or
+  /// "rank:ndcg" (pairs near the top weigh more), or "reg:squarederror"
+  /// (regress the throughput relative to the task's best).
+  std::string objective = "rank:pairwise";
 };
 
 class cost_model {

@@ -29,7 +29,7 @@ Options:
                    (default: $TROUPE_BIN_DIR, else build/apps under the repo root)
   --trials N       trials per run (default 320)
   --shape M,N,K    matmul shape (default 512,512,512: ~0.1 s per valid trial)
-  --batch N        configs per round, dealt round-robin to the measurers (default 8)
+  --batch N        configs per round, each measurer taking the next when free (default 8)
   --seed N         explorer seed, the same for both runs (default 1)
   --timeout S      bound on each wait: node start-up, registration (default 30);
                    a tune run is bounded by 20 x S

@@ -4,6 +4,7 @@
 
 #include <caf/scoped_actor.hpp>
 
+#include "actors/tuning/measure_queue.hpp"
 #include "actors/tuning/model_actors.hpp"
 #include "compiler/tuning/tuning_records.hpp"
 #include "messages/errors.hpp"
@@ -80,7 +81,6 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
   if (on_progress)
     on_progress(progress);
 
-  size_t next_measurer = 0;
   bool crash_planted = false, hang_planted = false;
   while (summary.records.size() < options.trials && failure.empty()) {
     uint64_t batch = std::min<uint64_t>(options.batch, options.trials - summary.records.size());
@@ -89,13 +89,7 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
       .receive([&](const std::vector<std::string>& proposed) { configs = proposed; }, on_error);
     if (configs.empty())
       break;  // the space is exhausted
-    // Every request first, then the replies: the measurers work in parallel.
-    struct pending {
-      std::string config;
-      decltype(self->request(measurers.front(), options.measure_timeout, measure_atom::value,
-                             std::string{})) handle;
-    };
-    std::vector<pending> in_flight;
+    std::vector<std::string> requests;
     for (auto& config : configs) {
       compiler::measure_request request;
       request.task = options.task;
@@ -104,7 +98,7 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
       request.threads = options.threads;
       request.flush = options.flush;
       request.seed = options.seed;
-      auto trial = summary.records.size() + in_flight.size() + 1;
+      auto trial = summary.records.size() + requests.size() + 1;
       auto plant = [&](uint64_t from, bool& planted, const char* fault) {
         if (planted || from == 0 || trial < from || !request.fault.empty())
           return;
@@ -118,28 +112,28 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
       };
       plant(options.crash_trial, crash_planted, "crash");
       plant(options.hang_trial, hang_planted, "hang");
-      auto& measurer = measurers[next_measurer++ % measurers.size()];
-      in_flight.push_back({config, self->request(measurer, options.measure_timeout, measure_atom::value,
-                                                 compiler::request_to_json(request))});
+      requests.push_back(compiler::request_to_json(request));
     }
-    for (auto& p : in_flight) {
-      compiler::measure_result result;
-      p.handle.receive(
-        [&](const std::string& record) { result = compiler::record_from_json(record).second; },
-        [&](const caf::error& err) {
-          // The measurer itself did not answer (its node died, a timeout):
-          // the config is recorded as failed and tuning goes on.
-          result.config = config_from_json(p.config);
-          result.error = "measurer did not answer: " + describe(err);
-          result.timestamp = compiler::unix_millis();
-        });
-      if (result.config.empty())
-        result.config = config_from_json(p.config);
-      store.append(options.task, result);
-      add_record(result, false);
-      if (on_progress)
-        on_progress(progress);
-    }
+    // The measurers work in parallel, each taking the next config as soon
+    // as it is free; results are stored as they arrive.
+    measure_round(sys, self, measurers, requests, options.measure_timeout,
+                  [&](size_t index, const std::string& record, const std::string& error) {
+                    compiler::measure_result result;
+                    if (error.empty()) {
+                      result = compiler::record_from_json(record).second;
+                    } else {
+                      // The measurer itself did not answer (its node died, a
+                      // timeout): the config is recorded as failed, tuning goes on.
+                      result.error = error;
+                      result.timestamp = compiler::unix_millis();
+                    }
+                    if (result.config.empty())
+                      result.config = config_from_json(configs[index]);
+                    store.append(options.task, result);
+                    add_record(result, false);
+                    if (on_progress)
+                      on_progress(progress);
+                  });
     retrain();
   }
   stop_actors();

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "actors/tuning/measure_queue.hpp"
 #include "actors/tuning/measurer_actor.hpp"
 #include "actors/tuning/model_actors.hpp"
 #include "actors/tuning/task_scheduler.hpp"
@@ -110,6 +111,73 @@ BOOST_AUTO_TEST_CASE(crashing_and_hanging_candidates_are_errors_and_tuning_finis
   // Every record is in the store, in order.
   compiler::tuning_records store(o.store_dir);
   BOOST_TEST(store.load(o.task).size() == 24u);
+}
+
+// A round's measurements: the requests of a small matmul, one per config.
+std::vector<std::string> round_requests(size_t n) {
+  compiler::tuning_task task{"matmul", {64, 64, 64}};
+  auto space = compiler::space_of(task);
+  std::vector<std::string> requests;
+  for (uint64_t i = 0; i < space.size() && requests.size() < n; ++i) {
+    compiler::measure_request r;
+    r.task = task;
+    r.config = space.at(i);
+    r.repeats = 3;
+    if (compiler::config_refusal(task, r.config).empty())
+      requests.push_back(compiler::request_to_json(r));
+  }
+  return requests;
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_measurer_loses_one_request_and_the_live_one_takes_the_rest) {
+  measurers = local_measurers(2);
+  auto dead = measurers[0];
+  caf::scoped_actor self{client.sys()};
+  self->monitor(dead);
+  self->send_exit(dead, caf::exit_reason::kill);
+  self->receive([](const caf::down_msg&) {});
+  auto requests = round_requests(6);
+  std::vector<std::string> records(requests.size()), errors(requests.size());
+  size_t calls = 0;
+  tuning::measure_round(client.sys(), self, measurers, requests, 20s,
+                        [&](size_t i, const std::string& record, const std::string& error) {
+                          ++calls;
+                          records.at(i) = record;
+                          errors.at(i) = error;
+                        });
+  BOOST_TEST(calls == requests.size());
+  size_t failed = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (!errors[i].empty()) {
+      ++failed;
+      BOOST_TEST(errors[i].find("measurer did not answer") != std::string::npos);
+      continue;
+    }
+    auto result = compiler::record_from_json(records[i]).second;
+    BOOST_TEST(result.ok());
+    BOOST_TEST(result.gflops > 0.0);
+  }
+  BOOST_TEST(failed == 1u);  // only the request handed to the dead measurer
+}
+
+BOOST_AUTO_TEST_CASE(a_round_without_a_live_measurer_fails_every_request_with_a_reason) {
+  measurers = local_measurers(1);
+  caf::scoped_actor self{client.sys()};
+  self->monitor(measurers[0]);
+  self->send_exit(measurers[0], caf::exit_reason::kill);
+  self->receive([](const caf::down_msg&) {});
+  auto requests = round_requests(4);
+  std::vector<std::string> errors(requests.size());
+  auto start = std::chrono::steady_clock::now();
+  tuning::measure_round(client.sys(), self, measurers, requests, 20s,
+                        [&](size_t i, const std::string&, const std::string& error) {
+                          errors.at(i) = error;
+                        });
+  bool prompt = std::chrono::steady_clock::now() - start < 10s;  // no waiting out timeouts
+  BOOST_TEST(prompt);
+  BOOST_TEST(errors[0].find("measurer did not answer") != std::string::npos);
+  for (size_t i = 1; i < errors.size(); ++i)
+    BOOST_TEST(errors[i].find("no measurer left") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(random_search_with_a_seed_proposes_the_same_configs) {

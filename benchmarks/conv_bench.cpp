@@ -4,10 +4,12 @@
 // Timed: one convolution + ReLU function on blocked data (a depthwise row
 // times the depthwise_conv2d_nchwc group that transform_layout makes of a
 // groups = C conv2d); layout transforms and weight packing are outside the
-// timed region for both. Compare times, not GFLOP/s. Prints a table and
-// one JSON object on the last line.
+// timed region for both. Compare times, not GFLOP/s. The sides' timed
+// rounds interleave, the best round of each counts; with --records the
+// untuned schedule is a third side. Prints a table and one JSON object on
+// the last line.
 //
-//   conv_bench [--threads 1] [--min-seconds 0.05]
+//   conv_bench [--threads 1] [--min-seconds 0.05] [--rounds 9] [--records STORE]
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/executor/graph_executor.hpp"
 #include "compiler/ops/conv.hpp"
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <memory>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <stdexcept>
 
@@ -36,22 +39,28 @@ struct layer {
   int64_t c, h, w, k, r, stride, pad, groups;
 };
 
-template <class F>
-double best_seconds(F&& run, double min_seconds) {
-  for (int i = 0; i < 3; ++i)
-    run();
-  double best = 1e30;
-  for (int round = 0; round < 7; ++round) {
-    int iterations = 0;
-    auto start = std::chrono::steady_clock::now();
-    double elapsed = 0;
-    do {
+// The best round mean of each runner, rounds interleaved (a, b, c, a, b,
+// c, ...): on this VM a machine state lasts seconds and shifts a layer's
+// time by up to 30 %, so timing one side after the other biased the ratio
+// by as much; interleaved, every side meets the same states.
+std::vector<double> interleaved_best_seconds(const std::vector<std::function<void()>>& runs,
+                                             double min_seconds, int rounds) {
+  for (auto& run : runs)
+    for (int i = 0; i < 3; ++i)
       run();
-      ++iterations;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    } while (elapsed < min_seconds);
-    best = std::min(best, elapsed / iterations);
-  }
+  std::vector<double> best(runs.size(), 1e30);
+  for (int round = 0; round < rounds; ++round)
+    for (size_t r = 0; r < runs.size(); ++r) {
+      int iterations = 0;
+      auto start = std::chrono::steady_clock::now();
+      double elapsed = 0;
+      do {
+        runs[r]();
+        ++iterations;
+        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      } while (elapsed < min_seconds);
+      best[r] = std::min(best[r], elapsed / iterations);
+    }
   return best;
 }
 
@@ -64,7 +73,7 @@ std::vector<float> random_values(int64_t n, unsigned seed) {
   return v;
 }
 
-double onednn_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds) {
+std::function<void()> onednn_runner(const layer& l, int64_t oh, int64_t ow) {
   using namespace dnnl;
   using tag = memory::format_tag;
   using dt = memory::data_type;
@@ -91,17 +100,19 @@ double onednn_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds
   fill(source, 1);
   fill(weight, 2);
   fill(b, 3);
+  // oneDNN's objects are reference-counted handles: the runner owns copies.
   convolution_forward conv(pd);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, weight},
                                        {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, destination}};
-  return best_seconds([&] {
+  return [eng, s, conv, args]() mutable {
     conv.execute(s, args);
     s.wait();
-  }, min_seconds);
+  };
 }
 
-double troupe_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds,
-                      tuning_records* records, bool* tuned) {
+/// Our compiled layer; with `records`, its tuned schedule when they hold
+/// one (`*tuned` says whether any was applied).
+std::function<void()> troupe_runner(const layer& l, tuning_records* records, bool* tuned) {
   graph g;
   int out;
   if (l.groups == 1) {
@@ -148,11 +159,17 @@ double troupe_seconds(const layer& l, int64_t oh, int64_t ow, double min_seconds
     for (auto& t : extract_tuning_tasks(optimized))
       if (auto best = records->best(t.task))
         configs[t.task.name()] = best->config;
-  graph_executor executor(optimized, configs);
-  *tuned = executor.tuned_function_count() > 0;
-  auto input = random_values(executor.model().elements(executor.model().inputs[0]), 1);
-  std::vector<float> output(static_cast<size_t>(executor.model().elements(executor.model().outputs[0])));
-  return best_seconds([&] { executor.run({input.data()}, {output.data()}); }, min_seconds);
+  struct compiled {
+    std::unique_ptr<graph_executor> executor;
+    std::vector<float> input, output;
+  };
+  auto c = std::make_shared<compiled>();
+  c->executor = std::make_unique<graph_executor>(optimized, configs);
+  auto& model = c->executor->model();
+  *tuned = c->executor->tuned_function_count() > 0;
+  c->input = random_values(model.elements(model.inputs[0]), 1);
+  c->output.resize(static_cast<size_t>(model.elements(model.outputs[0])));
+  return [c] { c->executor->run({c->input.data()}, {c->output.data()}); };
 }
 
 } // namespace
@@ -163,6 +180,8 @@ int main(int argc, char** argv) {
   double min_seconds = 0.05;
   app.add_option("--threads", threads, "threads for both");
   app.add_option("--min-seconds", min_seconds, "length of one timed round");
+  int rounds = 9;
+  app.add_option("--rounds", rounds, "timed rounds of each side, interleaved (the best counts)");
   std::string records_dir;
   app.add_option("--records", records_dir, "a tuning records store (troupe tune --store): layers "
                                            "with a tuned schedule use it (marked * in the table)");
@@ -191,28 +210,55 @@ int main(int argc, char** argv) {
       {"dw 3x3 112 32", 32, 112, 112, 32, 3, 1, 1, 32},
       {"dw 3x3 14 512", 512, 14, 14, 512, 3, 1, 1, 512},
   };
-  fmt::print("{:<26} {:>11} {:>11} {:>8}\n", "layer", "troupe ms", "oneDNN ms", "speed");
-  std::string json = fmt::format("{{\"benchmark\":\"conv\",\"threads\":{},\"layers\":[", threads);
-  double dense_sum = 0, depthwise_sum = 0;
+  // With --records the untuned schedule runs too, in the same interleaved
+  // rounds: what tuning buys is measured in the same machine states.
+  bool compare_untuned = records != nullptr;
+  fmt::print("{:<26} {:>11} {:>11} {:>8}", "layer", "troupe ms", "oneDNN ms", "speed");
+  if (compare_untuned)
+    fmt::print(" {:>11} {:>8}", "untuned ms", "speed");
+  fmt::print("\n");
+  std::string json = fmt::format("{{\"benchmark\":\"conv\",\"threads\":{},\"rounds\":{},\"layers\":[",
+                                 threads, rounds);
+  double dense_sum = 0, depthwise_sum = 0, untuned_sum = 0;
   int dense_count = 0, depthwise_count = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     auto& l = layers[i];
     int64_t oh = ops::conv_output_size(l.h, l.r, l.stride, l.pad);
     int64_t ow = ops::conv_output_size(l.w, l.r, l.stride, l.pad);
-    bool tuned = false;
-    double ours = troupe_seconds(l, oh, ow, min_seconds, records.get(), &tuned);
-    double theirs = onednn_seconds(l, oh, ow, min_seconds);
+    bool tuned = false, untuned_flag = false;
+    std::vector<std::function<void()>> runs{troupe_runner(l, records.get(), &tuned),
+                                            onednn_runner(l, oh, ow)};
+    if (compare_untuned)
+      runs.push_back(troupe_runner(l, nullptr, &untuned_flag));
+    auto best = interleaved_best_seconds(runs, min_seconds, rounds);
+    double ours = best[0], theirs = best[1];
     double speed = theirs / ours;  // 1.0: as fast as oneDNN
     (l.groups == 1 ? dense_sum : depthwise_sum) += speed;
     ++(l.groups == 1 ? dense_count : depthwise_count);
-    fmt::print("{:<26} {:>10.3f}{} {:>11.3f} {:>8.2f}\n", l.name, ours * 1e3, tuned ? "*" : " ",
+    fmt::print("{:<26} {:>10.3f}{} {:>11.3f} {:>8.2f}", l.name, ours * 1e3, tuned ? "*" : " ",
                theirs * 1e3, speed);
-    json += fmt::format("{}{{\"layer\":\"{}\",\"troupe_ms\":{:.3f},\"onednn_ms\":{:.3f},\"speed\":{:.3f}}}",
+    json += fmt::format("{}{{\"layer\":\"{}\",\"troupe_ms\":{:.3f},\"onednn_ms\":{:.3f},\"speed\":{:.3f}",
                         i ? "," : "", l.name, ours * 1e3, theirs * 1e3, speed);
+    if (compare_untuned) {
+      double untuned_speed = theirs / best[2];
+      if (l.groups == 1)
+        untuned_sum += untuned_speed;
+      fmt::print(" {:>11.3f} {:>8.2f}", best[2] * 1e3, untuned_speed);
+      json += fmt::format(",\"untuned_ms\":{:.3f},\"untuned_speed\":{:.3f}", best[2] * 1e3,
+                          untuned_speed);
+    }
+    fmt::print("\n");
+    json += "}";
   }
-  fmt::print("mean speed against oneDNN: conv {:.2f}, depthwise {:.2f}\n", dense_sum / dense_count,
+  fmt::print("mean speed against oneDNN: conv {:.2f}, depthwise {:.2f}", dense_sum / dense_count,
              depthwise_sum / depthwise_count);
-  fmt::print("{}],\"mean_conv_speed\":{:.3f},\"mean_depthwise_speed\":{:.3f}}}\n", json,
-             dense_sum / dense_count, depthwise_sum / depthwise_count);
+  if (compare_untuned)
+    fmt::print("; untuned conv {:.2f}", untuned_sum / dense_count);
+  fmt::print("\n");
+  json += fmt::format("],\"mean_conv_speed\":{:.3f},\"mean_depthwise_speed\":{:.3f}", dense_sum / dense_count,
+                      depthwise_sum / depthwise_count);
+  if (compare_untuned)
+    json += fmt::format(",\"mean_untuned_conv_speed\":{:.3f}", untuned_sum / dense_count);
+  fmt::print("{}}}\n", json);
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "actors/tuning/confirm_finalists.hpp"
 #include "actors/tuning/measurer_actor.hpp"
 #include "actors/tuning/task_scheduler.hpp"
 #include "actors/tuning/tuner.hpp"
@@ -48,6 +49,8 @@ struct tune_command_options {
   std::string plot_path;
   std::string model;       ///< tune every task of this ONNX model
   bool transfer = false;   ///< start new tasks' cost models from similar tasks' records
+  size_t confirm = 4;      ///< finalists re-measured together after the search (0: none)
+  int confirm_rounds = 3;
 };
 
 // "[=====>     ]  64/200 trials  best 143.2 GFLOP/s  3 errors"
@@ -62,7 +65,7 @@ void print_progress(const tuning::tune_progress& p, bool tty) {
   if (tty)
     std::cout << "\r" << line << std::flush;
   else if (p.trials && (p.done % std::max<uint64_t>(1, p.trials / 10) == 0 || p.done == p.trials))
-    std::cout << line << "\n";
+    std::cout << line << std::endl;  // a log file shows progress while it runs
 }
 
 std::vector<tuning_measurer_actor> cluster_measurers(caf::actor_system& sys,
@@ -156,6 +159,37 @@ void print_summary(const tune_command_options& o, const tuning::tune_summary& s)
   }
 }
 
+// The finalists of `task` re-measured together (confirm_finalists); prints
+// them and returns the fastest confirmed one (error when none).
+compiler::measure_result confirm(caf::actor_system& sys, const tune_command_options& o,
+                                 const std::vector<tuning_measurer_actor>& measurers,
+                                 const compiler::tuning_task& task, bool verbose) {
+  compiler::measure_result none;
+  none.error = "not confirmed";
+  if (o.confirm == 0 || o.confirm_rounds <= 0)
+    return none;
+  auto options = base_options(o);
+  options.task = task;
+  auto finalists = tuning::confirm_finalists(sys, options, measurers, o.confirm, o.confirm_rounds);
+  if (finalists.empty())
+    return none;
+  if (verbose) {
+    auto space = compiler::space_of(task);
+    std::cout << fmt::format("confirming: the {} best configs{}, {} interleaved rounds on one "
+                             "measurer\n", o.confirm,
+                             compiler::default_config(task) ? " and the template's default" : "",
+                             o.confirm_rounds);
+    std::cout << fmt::format("  {:>9}  {:>9}  {}\n", "confirmed", "trial", "config (GFLOP/s)");
+    for (auto& f : finalists)
+      std::cout << fmt::format("  {:>9}  {:>9}  {}{}\n",
+                               f.confirmed.ok() ? fmt::format("{:.1f}", f.confirmed.gflops)
+                                                : "error",
+                               f.trial_gflops > 0 ? fmt::format("{:.1f}", f.trial_gflops) : "-",
+                               space.describe(f.config), f.is_default ? "  (default)" : "");
+  }
+  return finalists.front().confirmed;
+}
+
 // --model: the task scheduler over the model's tasks, then one table.
 int tune_model(caf::actor_system& sys, const tune_command_options& o,
                const std::vector<tuning_measurer_actor>& measurers) {
@@ -183,8 +217,17 @@ int tune_model(caf::actor_system& sys, const tune_command_options& o,
     });
   std::cout << fmt::format("{} records over {} tasks, {:.1f} s\n", summary.trials,
                            summary.tasks.size(), summary.seconds);
+  if (o.confirm > 0) {
+    std::cout << fmt::format("confirming each task's {} best configs and its default ({} "
+                             "interleaved rounds)\n", o.confirm, o.confirm_rounds);
+    for (auto& t : summary.tasks) {
+      auto confirmed = confirm(sys, o, measurers, t.task.task, false);
+      if (confirmed.ok())
+        t.best = confirmed;
+    }
+  }
   std::cout << fmt::format("  {:<28}  {:>5}  {:>6}  {:>10}  {:>9}\n", "task", "nodes", "trials",
-                           "GFLOP/s", "ms");
+                           o.confirm > 0 ? "confirmed" : "GFLOP/s", "ms");
   bool all_tuned = true;
   for (auto& t : summary.tasks) {
     bool tuned = t.best.ok() && t.best.gflops > 0;
@@ -218,6 +261,10 @@ int run_tune(const tune_command_options& o) {
     auto measurers = make_measurers(sys, o);
     auto guided = tune_once(sys, o, measurers, o.random, o.store);
     print_summary(o, guided);
+    auto confirmed = confirm(sys, o, measurers, task, true);
+    if (confirmed.ok())
+      std::cout << fmt::format("best (confirmed): {:.1f} GFLOP/s, {:.3f} ms  {}\n", confirmed.gflops,
+                               confirmed.seconds * 1e3, space.describe(confirmed.config));
     std::vector<compiler::plot_series> series{
       {o.random ? "random" : "model-guided", guided.best_so_far, 0x1f77b4}};
     if (o.compare_random && !o.random) {
@@ -287,6 +334,13 @@ command_runner add_tune_command(CLI::App& app) {
                   "tune every task of this ONNX model (its blocked and depthwise convolutions) instead of --op: "
                   "the trials are shared among the tasks in slices of --batch, weighted by "
                   "nodes x flops, improving tasks first; compile with troupe compile --records");
+  cmd->add_option("--confirm", o->confirm,
+                  "after the search, re-measure this many of the best configs and the template's "
+                  "default together, interleaved in one measurer; the fastest confirmed one becomes "
+                  "the task's best record (0: keep the best single trial)")
+    ->capture_default_str();
+  cmd->add_option("--confirm-rounds", o->confirm_rounds, "interleaved rounds of --confirm")
+    ->capture_default_str();
   cmd->add_flag("--transfer", o->transfer,
                 "with --model: a task without records starts its cost model from the records of "
                 "the store's most similar task (same op, closest flops)");

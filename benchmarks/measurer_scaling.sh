@@ -246,7 +246,7 @@ run_with() {
   start="$(date +%s.%N)"
   timeout $((timeout_s * 20)) "$troupe" tune --cluster "$seed_address" --op matmul \
     --shape "$shape" --trials "$trials" --batch "$batch" --seed "$seed" --random --threads 1 \
-    --store "$dir/store" --export "$records" >"$log" 2>&1 &
+    --confirm 0 --store "$dir/store" --export "$records" >"$log" 2>&1 &
   tune_pid=$!
   wait "$tune_pid" || status=$?
   tune_pid=""

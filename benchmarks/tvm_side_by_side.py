@@ -253,7 +253,10 @@ def troupe_tune(a, bin_dir, store, export, warm):
     cmd = [os.path.join(bin_dir, "troupe"), "tune", "--op", "matmul",
            "--shape", f"{n},{n},{n}", "--trials", str(a.trials), "--batch", str(a.batch),
            "--seed", str(a.seed), "--threads", str(a.threads), "--store", store,
-           "--export", export]
+           "--export", export,
+           # MetaSchedule does not re-measure its finalists: neither do we here
+           # (same trial budget, same tuning wall time basis).
+           "--confirm", "0"]
     if warm:
         cmd.append("--no-flush")
     log("$ " + " ".join(cmd))

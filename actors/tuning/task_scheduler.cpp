@@ -58,7 +58,7 @@ model_tune_summary schedule_model_tuning(
     for (auto& t : compiler::extract_tuning_tasks(optimized)) {
       task_tune_result result;
       result.task = t;
-      result.trials = store.load(t.task).size();
+      result.trials = store.trials(t.task);
       if (auto best = store.best(t.task))
         result.best = *best;
       summary.trials += result.trials;

@@ -70,6 +70,8 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
   // Resume: what the store holds counts, and is never proposed again.
   std::vector<std::string> measured_configs;
   for (auto& r : store.load(options.task)) {
+    if (r.confirmed)
+      continue;  // a finalist's re-measurement, not a trial
     add_record(r, true);
     measured_configs.push_back(config_to_json(r.config));
   }

@@ -75,6 +75,8 @@ std::string record_to_json(const tuning_task& task, const measure_result& r) {
             {"error", r.error},
             {"device", r.device},
             {"timestamp", r.timestamp}};
+  if (r.confirmed)
+    j["confirmed"] = true;
   return j.dump();
 }
 
@@ -91,6 +93,7 @@ std::pair<tuning_task, measure_result> record_from_json(const std::string& line)
     r.error = j.value("error", std::string{});
     r.device = j.value("device", std::string{});
     r.timestamp = j.value("timestamp", int64_t{0});
+    r.confirmed = j.value("confirmed", false);
     if (j.contains("task") && j["task"].get<std::string>() != task.name())
       throw std::invalid_argument("task name '" + j["task"].get<std::string>()
                                   + "' does not match op and shape ('" + task.name() + "')");

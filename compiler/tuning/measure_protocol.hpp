@@ -48,6 +48,11 @@ struct measure_result {
   std::string error;        ///< empty when the measurement is valid
   std::string device;       ///< "hostname/cpu model" of the worker
   int64_t timestamp = 0;    ///< Unix time in milliseconds when it was recorded
+  /// A finalist's re-measurement (tuning/confirm_finalists.hpp), not a
+  /// trial: interleaved with the other finalists in the same worker, so
+  /// confirmed records compare with each other, and the best one is the
+  /// task's best (tuning_records::best).
+  bool confirmed = false;
   bool ok() const { return error.empty(); }
 };
 

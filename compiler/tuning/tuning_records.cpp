@@ -6,6 +6,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -99,11 +100,21 @@ std::vector<measure_result> tuning_records::load(const tuning_task& task) const 
 }
 
 std::optional<measure_result> tuning_records::best(const tuning_task& task) const {
+  auto records = load(task);
+  bool any_confirmed = std::any_of(records.begin(), records.end(),
+                                   [](const measure_result& r) { return r.confirmed && r.ok(); });
   std::optional<measure_result> best;
-  for (auto& r : load(task))
-    if (r.ok() && r.seconds > 0 && (!best || r.seconds < best->seconds))
+  for (auto& r : records)
+    if (r.ok() && r.seconds > 0 && r.confirmed == any_confirmed
+        && (!best || r.seconds < best->seconds))
       best = r;
   return best;
+}
+
+size_t tuning_records::trials(const tuning_task& task) const {
+  auto records = load(task);
+  return static_cast<size_t>(std::count_if(records.begin(), records.end(),
+                                           [](const measure_result& r) { return !r.confirmed; }));
 }
 
 std::vector<tuning_record> tuning_records::all() const {

@@ -51,8 +51,13 @@ public:
   /// older template) are skipped here and in all().
   std::vector<measure_result> load(const tuning_task& task) const;
 
-  /// `task`'s fastest valid record, if any.
+  /// `task`'s fastest valid record, if any: among its confirmed records
+  /// when it has any (a trial's single measurement may have caught the
+  /// machine in a fast moment; confirmed ones were re-measured together).
   std::optional<measure_result> best(const tuning_task& task) const;
+
+  /// The number of `task`'s trials: its records, confirmations not counted.
+  size_t trials(const tuning_task& task) const;
 
   /// Every record of every task (tasks by name, records in append order).
   std::vector<tuning_record> all() const;

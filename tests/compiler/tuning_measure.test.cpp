@@ -243,6 +243,39 @@ BOOST_AUTO_TEST_CASE(records_survive_reopening_in_append_order) {
   BOOST_TEST(!records.best(tuning_task{"matmul", {1, 2, 3}}).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_confirmed_record_is_the_best_and_no_trial) {
+  temp_dir dir;
+  tuning_records records(dir.path / "db");
+  auto lucky = sample_result(1);
+  lucky.seconds = 1e-4;  // one fast moment: the fastest trial
+  records.append(matmul128, lucky);
+  auto finalist = sample_result(2);
+  finalist.seconds = 2e-4;
+  records.append(matmul128, finalist);
+  BOOST_TEST(records.best(matmul128)->seconds == 1e-4);
+  auto confirmed = finalist;
+  confirmed.seconds = 3e-4;
+  confirmed.confirmed = true;
+  records.append(matmul128, confirmed);
+  auto failed = sample_result(1);
+  failed.confirmed = true;
+  failed.error = "crashed";
+  records.append(matmul128, failed);
+  // Re-measured together, the finalists compare with each other, not with
+  // a single trial: the best is the fastest valid confirmed record.
+  auto best = records.best(matmul128);
+  BOOST_TEST_REQUIRE(best.has_value());
+  BOOST_TEST(best->confirmed);
+  BOOST_TEST((best->config == finalist.config));
+  BOOST_TEST(records.trials(matmul128) == 2u);
+  BOOST_TEST(records.load(matmul128).size() == 4u);
+  // The flag travels in JSON; a record without it is a trial.
+  auto [task, back] = record_from_json(record_to_json(matmul128, confirmed));
+  BOOST_TEST(back.confirmed);
+  BOOST_TEST(record_to_json(matmul128, finalist).find("confirmed") == std::string::npos);
+  BOOST_TEST(!record_from_json(record_to_json(matmul128, finalist)).second.confirmed);
+}
+
 BOOST_AUTO_TEST_CASE(records_of_an_older_template_are_skipped_not_applied) {
   temp_dir dir;
   tuning_task conv{"conv2d", {16, 14, 14, 32, 3, 1, 1}};

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "actors/tuning/confirm_finalists.hpp"
 #include "actors/tuning/measure_queue.hpp"
 #include "actors/tuning/measurer_actor.hpp"
 #include "actors/tuning/model_actors.hpp"
@@ -180,6 +181,49 @@ BOOST_AUTO_TEST_CASE(a_round_without_a_live_measurer_fails_every_request_with_a_
     BOOST_TEST(errors[i].find("no measurer left") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(finalists_are_re_measured_together_and_the_fastest_becomes_the_best) {
+  measurers = local_measurers(1);
+  auto o = options(16);
+  auto summary = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_REQUIRE_EQUAL(summary.records.size(), 16u);
+  auto finalists = tuning::confirm_finalists(client.sys(), o, measurers, 3, 2);
+  BOOST_REQUIRE_EQUAL(finalists.size(), 3u);  // matmul: no template default to add
+  std::set<std::vector<int64_t>> distinct;
+  for (size_t i = 0; i < finalists.size(); ++i) {
+    BOOST_TEST(finalists[i].confirmed.ok());
+    BOOST_TEST(finalists[i].confirmed.confirmed);
+    BOOST_TEST(finalists[i].trial_gflops > 0.0);
+    distinct.insert(finalists[i].config);
+    if (i > 0)
+      BOOST_TEST(finalists[i - 1].confirmed.gflops >= finalists[i].confirmed.gflops);
+  }
+  BOOST_TEST(distinct.size() == 3u);
+  // They are the 3 fastest trials.
+  auto trials = summary.records;
+  std::sort(trials.begin(), trials.end(), [](auto& a, auto& b) { return a.gflops > b.gflops; });
+  for (size_t i = 0; i < 3; ++i)
+    BOOST_TEST(distinct.count(trials[i].config) == 1u);
+  compiler::tuning_records store(o.store_dir);
+  BOOST_TEST(store.load(o.task).size() == 19u);
+  BOOST_TEST(store.trials(o.task) == 16u);
+  auto best = store.best(o.task);
+  BOOST_REQUIRE(best.has_value());
+  BOOST_TEST(best->confirmed);
+  BOOST_TEST((best->config == finalists.front().config));
+}
+
+BOOST_AUTO_TEST_CASE(confirmed_records_are_no_trials_when_a_run_resumes) {
+  measurers = local_measurers(1);
+  auto o = options(8);
+  tuning::run_tuning(client.sys(), o, measurers);
+  tuning::confirm_finalists(client.sys(), o, measurers, 2, 1);
+  o.trials = 12;
+  auto resumed = tuning::run_tuning(client.sys(), o, measurers);
+  BOOST_TEST(resumed.resumed == 8u);
+  BOOST_TEST(resumed.measured == 4u);
+  BOOST_TEST(distinct_configs(resumed.records).size() == 12u);
+}
+
 BOOST_AUTO_TEST_CASE(random_search_with_a_seed_proposes_the_same_configs) {
   measurers = local_measurers(1);
   auto o = options(12);
@@ -298,7 +342,7 @@ BOOST_AUTO_TEST_CASE(records_survive_kill_9_of_the_tuner_and_the_next_run_contin
   size_t kept = 0;
   {
     compiler::tuning_records records(store);
-    kept = records.load({"matmul", {64, 64, 64}}).size();
+    kept = records.trials({"matmul", {64, 64, 64}});
   }
   BOOST_TEST(kept >= 40u);
   measurers = local_measurers(1);
@@ -342,8 +386,10 @@ BOOST_AUTO_TEST_CASE(measurers_on_other_nodes_measure_for_a_cluster_tuner) {
     on_m1 += line.find("\"device\":\"m1@") != std::string::npos;
     on_m2 += line.find("\"device\":\"m2@") != std::string::npos;
   }
-  BOOST_TEST(lines == 8u);
-  BOOST_TEST(on_m1 + on_m2 == 8u);
+  // 8 trials, then the 4 best re-measured together on one measurer.
+  BOOST_TEST(result.output.find("best (confirmed)") != std::string::npos);
+  BOOST_TEST(lines == 12u);
+  BOOST_TEST(on_m1 + on_m2 == 12u);
   BOOST_TEST(on_m1 >= 2u);
   BOOST_TEST(on_m2 >= 2u);
   std::ifstream png(dir.file("progress.png"), std::ios::binary);

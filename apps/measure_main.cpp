@@ -66,9 +66,21 @@ std::vector<std::vector<float>> random_inputs(const tuning_task& task, uint64_t 
 }
 
 /// The task's output computed plainly (in double), from build_candidate's
-/// parameter layouts.
+/// parameter layouts: convolutions end with their ReLU, as the candidates do.
+std::vector<double> plain_output(const tuning_task& task,
+                                          const std::vector<std::vector<float>>& in);
+
 std::vector<double> reference_output(const tuning_task& task,
                                      const std::vector<std::vector<float>>& in) {
+  auto out = plain_output(task, in);
+  if (task.op != "matmul")
+    for (auto& v : out)
+      v = std::max(v, 0.0);
+  return out;
+}
+
+std::vector<double> plain_output(const tuning_task& task,
+                                          const std::vector<std::vector<float>>& in) {
   auto& s = task.shape;
   if (task.op == "matmul") {
     int64_t m = s[0], n = s[1], k = s[2];

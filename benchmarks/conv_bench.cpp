@@ -10,6 +10,7 @@
 // the last line.
 //
 //   conv_bench [--threads 1] [--min-seconds 0.05] [--rounds 9] [--records STORE]
+#include "benchmarks/interleaved_timing.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/executor/graph_executor.hpp"
 #include "compiler/ops/conv.hpp"
@@ -38,31 +39,6 @@ struct layer {
   const char* name;
   int64_t c, h, w, k, r, stride, pad, groups;
 };
-
-// The best round mean of each runner, rounds interleaved (a, b, c, a, b,
-// c, ...): on this VM a machine state lasts seconds and shifts a layer's
-// time by up to 30 %, so timing one side after the other biased the ratio
-// by as much; interleaved, every side meets the same states.
-std::vector<double> interleaved_best_seconds(const std::vector<std::function<void()>>& runs,
-                                             double min_seconds, int rounds) {
-  for (auto& run : runs)
-    for (int i = 0; i < 3; ++i)
-      run();
-  std::vector<double> best(runs.size(), 1e30);
-  for (int round = 0; round < rounds; ++round)
-    for (size_t r = 0; r < runs.size(); ++r) {
-      int iterations = 0;
-      auto start = std::chrono::steady_clock::now();
-      double elapsed = 0;
-      do {
-        runs[r]();
-        ++iterations;
-        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      } while (elapsed < min_seconds);
-      best[r] = std::min(best[r], elapsed / iterations);
-    }
-  return best;
-}
 
 std::vector<float> random_values(int64_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -230,7 +206,7 @@ int main(int argc, char** argv) {
                                             onednn_runner(l, oh, ow)};
     if (compare_untuned)
       runs.push_back(troupe_runner(l, nullptr, &untuned_flag));
-    auto best = interleaved_best_seconds(runs, min_seconds, rounds);
+    auto best = troupe::bench::interleaved_best_seconds(runs, min_seconds, rounds);
     double ours = best[0], theirs = best[1];
     double speed = theirs / ours;  // 1.0: as fast as oneDNN
     (l.groups == 1 ? dense_sum : depthwise_sum) += speed;

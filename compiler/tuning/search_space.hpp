@@ -77,7 +77,9 @@ conv2d_config conv2d_config_of(const tuning_task& task, const tuning_config& con
 depthwise_config depthwise_config_of(const tuning_task& task, const tuning_config& config);
 
 /// The candidate program: the task's computation under `config`'s
-/// schedule. Parameters: inputs then the output (matmul: A, B, C; conv2d:
+/// schedule; a convolution ends with a ReLU (the epilogue a model's layer
+/// fuses, which changes its loop structure and register use). Parameters:
+/// inputs then the output (matmul: A, B, C; conv2d:
 /// data [1, C/cb, H, W, cb], packed weight, output [1, K/16, OH, OW, 16];
 /// depthwise_conv2d: data [1, C/16, H, W, 16], weight [C/16, R, R, 16],
 /// output [1, C/16, OH, OW, 16]).

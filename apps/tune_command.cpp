@@ -44,6 +44,7 @@ struct tune_command_options {
   int repeats = 5;
   int threads = 1;
   bool no_flush = false;
+  int min_repeat_ms = 20;
   int timeout_s = 60;
   std::string export_path;
   std::string plot_path;
@@ -110,6 +111,7 @@ tuning::tune_options base_options(const tune_command_options& o) {
   options.repeats = o.repeats;
   options.threads = o.threads;
   options.flush = !o.no_flush;
+  options.min_repeat_ms = o.min_repeat_ms;
   options.measure_timeout = std::chrono::seconds{o.timeout_s};
   return options;
 }
@@ -320,6 +322,12 @@ command_runner add_tune_command(CLI::App& app) {
   cmd->add_flag("--compare-random", o->compare_random,
                 "also run random search with the same budget (records in STORE/random)");
   cmd->add_option("--repeats", o->repeats, "timed runs per measurement (min and max dropped)")
+    ->capture_default_str();
+  cmd->add_option("--min-repeat-ms", o->min_repeat_ms,
+                  "the warm-up runs at least this long, and with --no-flush each timed repeat "
+                  "runs the candidate until it lasts this long (a core idle during retraining "
+                  "starts slow)")
+    ->check(CLI::Range(0, 10000))
     ->capture_default_str();
   cmd->add_flag("--no-flush", o->no_flush,
                 "time back-to-back warm runs instead of flushing the caches before each (as a "

@@ -59,6 +59,7 @@ std::vector<finalist> confirm_finalists(caf::actor_system& sys, const tune_optio
       request.repeats = options.repeats;
       request.threads = options.threads;
       request.flush = options.flush;
+      request.min_repeat_ms = options.min_repeat_ms;
       request.seed = options.seed;
       request.check = round == 0;  // checked once; later rounds only time
       requests.push_back(compiler::request_to_json(request));

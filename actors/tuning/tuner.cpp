@@ -99,6 +99,7 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
       request.repeats = options.repeats;
       request.threads = options.threads;
       request.flush = options.flush;
+      request.min_repeat_ms = options.min_repeat_ms;
       request.seed = options.seed;
       auto trial = summary.records.size() + requests.size() + 1;
       auto plant = [&](uint64_t from, bool& planted, const char* fault) {

@@ -31,6 +31,7 @@ struct tune_options {
   int repeats = 5;             ///< timed runs per measurement
   int threads = 1;             ///< threads of a candidate's parallel loops
   bool flush = true;           ///< cold-cache timing (see measure_request::flush)
+  int min_repeat_ms = 20;      ///< see measure_request::min_repeat_ms
   std::chrono::milliseconds measure_timeout{60'000};  ///< per request, whole round trip
   /// Test hooks (troupe-measure's planted faults): the first valid config
   /// from this 1-based measurement on crashes / hangs its worker (0: none).

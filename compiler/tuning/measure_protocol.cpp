@@ -37,7 +37,8 @@ json parse(const std::string& line) {
 
 std::string request_to_json(const measure_request& r) {
   json j = {{"task", task_json(r.task)}, {"config", r.config}, {"repeats", r.repeats},
-            {"threads", r.threads},      {"seed", r.seed},     {"check", r.check}, {"flush", r.flush}};
+            {"threads", r.threads},      {"seed", r.seed},     {"check", r.check}, {"flush", r.flush},
+            {"min_repeat_ms", r.min_repeat_ms}};
   if (!r.fault.empty())
     j["fault"] = r.fault;
   return j.dump();
@@ -54,9 +55,12 @@ measure_request request_from_json(const std::string& line) {
     r.seed = j.value("seed", r.seed);
     r.check = j.value("check", r.check);
     r.flush = j.value("flush", r.flush);
+    r.min_repeat_ms = j.value("min_repeat_ms", r.min_repeat_ms);
     r.fault = j.value("fault", std::string{});
     if (r.repeats < 1)
       throw std::invalid_argument("repeats must be at least 1");
+    if (r.min_repeat_ms < 0 || r.min_repeat_ms > 10'000)
+      throw std::invalid_argument("min_repeat_ms must be between 0 and 10000");
     return r;
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("bad request: ") + e.what());

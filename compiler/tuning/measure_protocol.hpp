@@ -36,13 +36,20 @@ struct measure_request {
   /// Flush the caches (64 MiB written) before each timed run: cold-cache
   /// times. False: back-to-back warm runs, as a layer runs inside a model.
   bool flush = true;
+  /// TVM's min_repeat_ms: the warm-up runs at least this long, and
+  /// without a flush each timed repeat runs the candidate as many times as
+  /// it takes to last this long (its time: the mean of those runs). A
+  /// worker idle while the tuner retrains finds its core clocked down, and
+  /// a few 2 ms runs measured that state, not the kernel (a 3x3 conv at
+  /// 14x14: 2.2-2.9 ms a run against 1.4-1.9 ms once warm).
+  int min_repeat_ms = 0;
 };
 
 /// The outcome of measuring one config.
 struct measure_result {
   tuning_config config;
-  double seconds = 0;       ///< minimum time of the kept runs
-  double mean_seconds = 0;  ///< mean of the kept runs
+  double seconds = 0;       ///< the median timed repeat (robust to bursts either way)
+  double mean_seconds = 0;  ///< mean of the repeats, fastest and slowest dropped (>= 4)
   double gflops = 0;        ///< task.flops() / seconds
   double max_error = 0;     ///< max |out - ref| / max(1, max |ref|); 0 when unchecked
   std::string error;        ///< empty when the measurement is valid

@@ -209,6 +209,7 @@ measure_result measurer::measure(const tuning_task& task, const tuning_config& c
   measure_request request{task, config, options.repeats, options.threads,
                           options.seed, options.check, options.fault};
   request.flush = options.flush;
+  request.min_repeat_ms = options.min_repeat_ms;
   if (!write_all(request_to_json(request) + "\n"))
     return finish(crash_reason());
 

@@ -27,6 +27,7 @@ struct measure_options {
   uint64_t seed = 1;
   bool check = true;
   bool flush = true;  ///< see measure_request::flush
+  int min_repeat_ms = 0;  ///< see measure_request::min_repeat_ms
   /// From the request to the worker's "compiled" message: build, JIT and
   /// (first time for a task) the reference output.
   std::chrono::milliseconds compile_timeout{10000};

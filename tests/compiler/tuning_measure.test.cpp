@@ -78,11 +78,46 @@ BOOST_AUTO_TEST_CASE(a_valid_matmul_config_measures_ok_and_correct) {
   BOOST_TEST(r.ok(), r.error);
   BOOST_TEST(r.gflops > 0);
   BOOST_TEST(r.seconds > 0);
-  BOOST_TEST(r.mean_seconds >= r.seconds);
+  BOOST_TEST(r.mean_seconds > 0);  // the median and the trimmed mean of the repeats
   BOOST_TEST(r.max_error < 1e-3);
   BOOST_TEST(r.device.find('/') != std::string::npos);
   BOOST_TEST(r.timestamp > 0);
   BOOST_TEST((r.config == good_config));
+}
+
+BOOST_AUTO_TEST_CASE(a_minimum_repeat_time_lengthens_each_warm_repeat_and_bad_ones_are_refused) {
+  measure_request request;
+  request.task = matmul128;
+  request.config = good_config;
+  request.min_repeat_ms = 15;
+  BOOST_TEST(request_from_json(request_to_json(request)).min_repeat_ms == 15);
+  BOOST_TEST(request_from_json("{\"task\":{\"op\":\"matmul\",\"shape\":[128,128,128]},"
+                               "\"config\":[8,32,4,1,0,0]}").min_repeat_ms == 0);  // the default
+  for (const char* bad : {"-1", "10001"}) {
+    try {
+      request_from_json(std::string("{\"task\":{\"op\":\"matmul\",\"shape\":[128,128,128]},"
+                                    "\"config\":[8,32,4,1,0,0],\"min_repeat_ms\":") + bad + "}");
+      BOOST_FAIL("min_repeat_ms " << bad << " was accepted");
+    } catch (const std::invalid_argument& e) {
+      BOOST_TEST(std::string(e.what()).find("min_repeat_ms") != std::string::npos, e.what());
+    }
+  }
+  // The worker honours it: a warm-up and 3 repeats of at least 15 ms each
+  // (matmul 128 runs in well under a millisecond).
+  measurer m(TROUPE_MEASURE);
+  measure_options o;
+  o.flush = false;
+  o.repeats = 3;
+  o.min_repeat_ms = 15;
+  m.measure(matmul128, good_config, o);  // compiles and makes the reference once
+  auto start = std::chrono::steady_clock::now();
+  auto r = m.measure(matmul128, good_config, o);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(r.ok(), r.error);
+  BOOST_TEST(r.gflops > 0);
+  bool long_enough = elapsed >= std::chrono::milliseconds(4 * 15);
+  BOOST_TEST(long_enough);
+  BOOST_TEST(r.seconds < 0.015);  // a run's time, not a repeat's
 }
 
 BOOST_AUTO_TEST_CASE(warm_runs_without_cache_flushes_measure_ok_and_travel_in_the_request) {

@@ -11,6 +11,7 @@
 //
 //   conv_bench [--threads 1] [--min-seconds 0.05] [--rounds 9] [--records STORE]
 #include "benchmarks/interleaved_timing.hpp"
+#include "benchmarks/random_values.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/executor/graph_executor.hpp"
 #include "compiler/ops/conv.hpp"
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 using namespace troupe::compiler;
+using troupe::bench::random_values;
 
 namespace {
 
@@ -40,14 +42,6 @@ struct layer {
   int64_t c, h, w, k, r, stride, pad, groups;
 };
 
-std::vector<float> random_values(int64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(0, 1);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v)
-    x = dist(rng);
-  return v;
-}
 
 std::function<void()> onednn_runner(const layer& l, int64_t oh, int64_t ow) {
   using namespace dnnl;

@@ -7,6 +7,7 @@
 //
 //   conv_config_bench --shape 256,14,14,512,3,2,1 --config 7,4,1,0,0 --config 7,2,1,0,0
 #include "benchmarks/interleaved_timing.hpp"
+#include "benchmarks/random_values.hpp"
 #include "compiler/codegen/jit.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/executor/graph_executor.hpp"
@@ -22,17 +23,10 @@
 #include <sstream>
 
 using namespace troupe::compiler;
+using troupe::bench::random_values;
 
 namespace {
 
-std::vector<float> random_values(int64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(0, 1);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v)
-    x = dist(rng);
-  return v;
-}
 
 tuning_config parse_config(const std::string& text) {
   tuning_config config;

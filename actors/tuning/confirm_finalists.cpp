@@ -53,14 +53,7 @@ std::vector<finalist> confirm_finalists(caf::actor_system& sys, const tune_optio
   for (int round = 0; round < rounds; ++round) {
     std::vector<std::string> requests;
     for (auto& f : finalists) {
-      compiler::measure_request request;
-      request.task = options.task;
-      request.config = f.config;
-      request.repeats = options.repeats;
-      request.threads = options.threads;
-      request.flush = options.flush;
-      request.min_repeat_ms = options.min_repeat_ms;
-      request.seed = options.seed;
+      auto request = measure_request_for(options, f.config);
       request.check = round == 0;  // checked once; later rounds only time
       requests.push_back(compiler::request_to_json(request));
     }

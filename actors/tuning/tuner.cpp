@@ -18,6 +18,19 @@ constexpr auto model_timeout = std::chrono::minutes(5);
 
 } // namespace
 
+compiler::measure_request measure_request_for(const tune_options& options,
+                                              const compiler::tuning_config& config) {
+  compiler::measure_request request;
+  request.task = options.task;
+  request.config = config;
+  request.repeats = options.repeats;
+  request.threads = options.threads;
+  request.flush = options.flush;
+  request.min_repeat_ms = options.min_repeat_ms;
+  request.seed = options.seed;
+  return request;
+}
+
 tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
                         const std::vector<tuning_measurer_actor>& measurers,
                         const std::function<void(const tune_progress&)>& on_progress) {
@@ -93,14 +106,7 @@ tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,
       break;  // the space is exhausted
     std::vector<std::string> requests;
     for (auto& config : configs) {
-      compiler::measure_request request;
-      request.task = options.task;
-      request.config = config_from_json(config);
-      request.repeats = options.repeats;
-      request.threads = options.threads;
-      request.flush = options.flush;
-      request.min_repeat_ms = options.min_repeat_ms;
-      request.seed = options.seed;
+      auto request = measure_request_for(options, config_from_json(config));
       auto trial = summary.records.size() + requests.size() + 1;
       auto plant = [&](uint64_t from, bool& planted, const char* fault) {
         if (planted || from == 0 || trial < from || !request.fault.empty())

@@ -61,6 +61,11 @@ struct tune_summary {
   double seconds = 0;
 };
 
+/// The request that measures `config` of `options.task` with `options`'
+/// measurement settings (repeats, threads, flush, min_repeat_ms, seed).
+compiler::measure_request measure_request_for(const tune_options& options,
+                                              const compiler::tuning_config& config);
+
 /// Runs the loop with `measurers` (at least one). Throws std::runtime_error
 /// when the store cannot be opened or every measurer stops answering.
 tune_summary run_tuning(caf::actor_system& sys, const tune_options& options,

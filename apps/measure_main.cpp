@@ -67,22 +67,10 @@ std::vector<std::vector<float>> random_inputs(const tuning_task& task, uint64_t 
   return inputs;
 }
 
-/// The task's output computed plainly (in double), from build_candidate's
-/// parameter layouts: convolutions end with their ReLU, as the candidates do.
+/// The task's result computed plainly (in double), from build_candidate's
+/// parameter layouts (a convolution without its ReLU).
 std::vector<double> plain_output(const tuning_task& task,
-                                          const std::vector<std::vector<float>>& in);
-
-std::vector<double> reference_output(const tuning_task& task,
-                                     const std::vector<std::vector<float>>& in) {
-  auto out = plain_output(task, in);
-  if (task.op != "matmul")
-    for (auto& v : out)
-      v = std::max(v, 0.0);
-  return out;
-}
-
-std::vector<double> plain_output(const tuning_task& task,
-                                          const std::vector<std::vector<float>>& in) {
+                                 const std::vector<std::vector<float>>& in) {
   auto& s = task.shape;
   if (task.op == "matmul") {
     int64_t m = s[0], n = s[1], k = s[2];
@@ -151,6 +139,17 @@ std::vector<double> plain_output(const tuning_task& task,
             }
           }
       }
+  return out;
+}
+
+/// What the candidate must compute: the plain result, and a convolution's
+/// ReLU, as the candidates end with it.
+std::vector<double> reference_output(const tuning_task& task,
+                                     const std::vector<std::vector<float>>& in) {
+  auto out = plain_output(task, in);
+  if (task.op != "matmul")
+    for (auto& v : out)
+      v = std::max(v, 0.0);
   return out;
 }
 
@@ -269,9 +268,9 @@ struct worker {
     // in the others, while the config the median ranked first was the
     // fastest in a model). TVM ranks by the mean of its repeats.
     std::sort(times.begin(), times.end());
-    double best = times[times.size() / 2];
+    double median = times[times.size() / 2];
     if (times.size() % 2 == 0)
-      best = (times[times.size() / 2 - 1] + best) / 2;
+      median = (times[times.size() / 2 - 1] + median) / 2;
     if (times.size() >= 4)
       times = std::vector<double>(times.begin() + 1, times.end() - 1);
     double mean = 0;
@@ -288,9 +287,9 @@ struct worker {
       return j;
     }
     return {{"ok", true},
-            {"seconds", best},
+            {"seconds", median},
             {"mean_seconds", mean},
-            {"gflops", req.task.flops() / best * 1e-9},
+            {"gflops", req.task.flops() / median * 1e-9},
             {"max_error", error},
             {"device", device}};
   }

@@ -23,6 +23,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "benchmarks/tuning_stats.hpp"
 #include "compiler/ir/compile_error.hpp"
 #include "compiler/tuning/cost_model.hpp"
 #include "compiler/tuning/explorer.hpp"
@@ -32,13 +33,10 @@
 
 using namespace troupe;
 using namespace troupe::compiler;
+using troupe::bench::median;
+using troupe::bench::trials_to_reach;
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 struct landscape {
   tuning_task task;
@@ -149,13 +147,6 @@ replay_result replay(const landscape& land, uint64_t seed, uint64_t trials, size
     }
   }
   return out;
-}
-
-uint64_t trials_to_reach(const std::vector<double>& best_so_far, double target) {
-  for (size_t i = 0; i < best_so_far.size(); ++i)
-    if (best_so_far[i] >= target)
-      return i + 1;
-  return best_so_far.size() + 1;  // never
 }
 
 } // namespace

@@ -25,6 +25,7 @@
 
 #include "actors/tuning/measurer_actor.hpp"
 #include "actors/tuning/tuner.hpp"
+#include "benchmarks/tuning_stats.hpp"
 #include "compiler/codegen/jit.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/tuning/measure_protocol.hpp"
@@ -34,20 +35,10 @@
 extern "C" void openblas_set_num_threads(int);
 
 using namespace troupe;
+using troupe::bench::median;
+using troupe::bench::trials_to_reach;
 
 namespace {
-
-uint64_t trials_to_reach(const std::vector<double>& best_so_far, double target) {
-  for (size_t i = 0; i < best_so_far.size(); ++i)
-    if (best_so_far[i] >= target)
-      return i + 1;
-  return best_so_far.size() + 1;  // never
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 double best_seconds(const std::function<void()>& run, int repeats) {
   run();
@@ -186,9 +177,9 @@ int main(int argc, char** argv) {
 
   // The guided searches' best config (by re-measurement) against OpenBLAS,
   // same process, same inputs.
-  for (size_t s = 0; s < guided_configs.size(); ++s)
-    if (guided_vs_random[s] >= *std::max_element(guided_vs_random.begin(), guided_vs_random.end()))
-      overall.config = guided_configs[s];
+  if (!guided_configs.empty())
+    overall.config = guided_configs[static_cast<size_t>(
+      std::max_element(guided_vs_random.begin(), guided_vs_random.end()) - guided_vs_random.begin())];
   compiler::set_compiler_threads(threads);
   openblas_set_num_threads(threads);
   auto func = compiler::build_candidate(task, overall.config, "tuned");

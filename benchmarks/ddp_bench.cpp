@@ -28,6 +28,7 @@ struct bench_options {
   std::string mode = "ddp";  // ddp, nosync, local, allreduce_only, allreduce
   double size_mib = 16;      // allreduce: message size
   double bucket_mb = 25;
+  bool bucket_views = false;  // ddp_options::gradient_as_bucket_view
   int iters = 100;
   int warmup = 10;
   int64_t hidden = 1024;
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   app.add_option("--mode", o.mode, "ddp, nosync, local, allreduce_only, or allreduce (--size-mib)");
   app.add_option("--size-mib", o.size_mib, "message size of --mode allreduce");
   app.add_option("--bucket-mb", o.bucket_mb, "bucket cap in MiB");
+  app.add_flag("--bucket-views", o.bucket_views, "gradients as views into the buckets");
   app.add_option("--iters", o.iters);
   app.add_option("--warmup", o.warmup);
   app.add_option("--hidden", o.hidden);
@@ -140,6 +142,7 @@ int main(int argc, char** argv) {
   } else {
     ddp_options options;
     options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
+    options.gradient_as_bucket_view = o.bucket_views;
     auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys, options);
     if (!ddp) {
       std::cerr << "ddp_bench: " << describe(ddp.error()) << "\n";
@@ -167,6 +170,7 @@ int main(int argc, char** argv) {
     std::cout << "{\"impl\":\"troupe\",\"backend\":\"" << (group ? group->backend() : "none")
               << "\",\"mode\":\"" << o.mode << "\",\"size_mib\":" << o.size_mib
               << ",\"bucket_mb\":" << o.bucket_mb
+              << ",\"bucket_views\":" << (o.bucket_views ? "true" : "false")
               << ",\"buckets\":" << buckets << ",\"median_ms\":" << median(times)
               << ",\"mean_ms\":" << mean << ",\"n\":" << times.size() << "}" << std::endl;
   }

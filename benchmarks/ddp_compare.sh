@@ -6,7 +6,8 @@
 #   bash benchmarks/ddp_compare.sh BUILD_DIR [REPEATS] [ITERS] [ANCHOR]
 #
 # ANCHOR defaults to ../shared/anchors/ddp_bench.py next to the repository.
-# Prints one line per run, a table of medians with the ratio troupe/pytorch,
+# Modes ending in v run Troupe with gradients as bucket views against PyTorch's
+# default DDP (views off). Prints one line per run, a table of medians with the ratio troupe/pytorch,
 # and one JSON object on the last line.
 set -euo pipefail
 build=${1:?usage: ddp_compare.sh BUILD_DIR [REPEATS] [ITERS] [ANCHOR]}
@@ -23,8 +24,9 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 port=29600
 for rep in $(seq 1 "$repeats"); do
-  for mode in ddp_25 ddp_1 nosync allreduce_only local; do
+  for mode in ddp_25 ddp_25v ddp_1 ddp_1v nosync allreduce_only local; do
     case $mode in
+      ddp_*v) cap=${mode#ddp_}; args="--mode ddp --bucket-mb ${cap%v} --bucket-views" ;;
       ddp_*) args="--mode ddp --bucket-mb ${mode#ddp_}" ;;
       *) args="--mode $mode" ;;
     esac
@@ -34,8 +36,8 @@ for rep in $(seq 1 "$repeats"); do
       troupe_line=$("$build/apps/troupe" train --nproc 2 -- "$build/benchmarks/ddp_bench" \
                       $args --iters "$iters" | tail -n 1)
     fi
-    torch_mode=$mode
-    [ "$mode" = nosync ] && torch_mode=nosync
+    # PyTorch's side of a bucket-view run is its default DDP (views off).
+    torch_mode=${mode%v}
     torch_line=$(/usr/bin/python3 "$anchor" --modes "$torch_mode" --iters "$iters" \
                    --port "$port" | tail -n 1)
     port=$((port + 3))
@@ -60,10 +62,13 @@ for mode, impls in rows.items():
     print(f"{mode:<16}{p:>12.2f}{t:>12.2f}{t / p:>16.3f}")
 for impl in ("troupe", "pytorch"):
     d = {m: statistics.median(v[impl]) for m, v in rows.items()}
-    if "ddp_25" in d and "nosync" in d and "allreduce_only" in d:
-        over = d["ddp_25"] - d["nosync"]
-        summary[f"{impl}_comm_overhead_vs_allreduce"] = round(over / d["allreduce_only"], 3)
-        print(f"{impl}: DDP minus no_sync = {over:.2f} ms, "
-              f"{over / d['allreduce_only']:.2f}x one allreduce of all gradients")
+    for ddp in ("ddp_25", "ddp_25v"):
+        if impl == "pytorch" and ddp == "ddp_25v":
+            continue  # the same PyTorch runs as ddp_25
+        if ddp in d and "nosync" in d and "allreduce_only" in d:
+            over = d[ddp] - d["nosync"]
+            summary[f"{impl}_{ddp}_comm_overhead_vs_allreduce"] = round(over / d["allreduce_only"], 3)
+            print(f"{impl} {ddp}: DDP minus no_sync = {over:.2f} ms, "
+                  f"{over / d['allreduce_only']:.2f}x one allreduce of all gradients")
 print(json.dumps({"bench": "ddp", "modes": summary}))
 PY

@@ -39,6 +39,10 @@ using model_container_actor = caf::typed_actor<
 /// with errc::timeout: the app answers it without this model.
 using batcher_actor = caf::typed_actor<
   caf::replies_to<predict_atom, query_input, int64_t>::with<std::string>,
+  /// Several queries with one budget (a batch request's rows) in one
+  /// message: one output each, in order; if any fails, the whole group
+  /// fails (once) and the app answers its rows without this model.
+  caf::replies_to<predict_atom, query_inputs, int64_t>::with<model_outputs>,
   caf::replies_to<stats_atom>::with<batcher_stats>,
   /// Sets the batch latency AIMD keeps under, in microseconds.
   caf::reacts_to<set_target_atom, int64_t>,

@@ -16,22 +16,38 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// Called once all chosen models answered, or at the deadline.
-using gather_done = std::function<void(const std::vector<size_t>& chosen,
-                                       std::vector<model_answer>& answers,
-                                       const std::vector<std::string>& errors)>;
-
 /// Pending deadlines in time order, by gathering id.
 using deadline_queue = std::multimap<clock_type::time_point, uint64_t>;
 
+struct gathering;
+
+/// Called once all chosen models answered, or at the deadline.
+using gather_done = std::function<void(gathering&)>;
+
+/// The outputs of the chosen models for one or more rows (a batch request's
+/// rows that share the chosen models): each model gets one request with all
+/// of its rows that missed the cache.
 struct gathering {
   std::vector<size_t> chosen;
-  std::vector<model_answer> answers;
-  std::vector<std::string> errors;  // why a model has no answer
-  size_t outstanding = 0;
+  size_t rows = 1;
+  std::vector<model_answer> answers;  // [row * chosen.size() + slot]
+  std::vector<std::string> errors;    // why a model has no answer for a row
+  size_t outstanding = 0;             // requests still in flight
   clock_type::time_point deadline;
   deadline_queue::iterator deadline_entry;
   gather_done done;
+
+  size_t at(size_t row, size_t slot) const { return row * chosen.size() + slot; }
+
+  std::vector<model_answer> row_answers(size_t row) const {
+    auto first = answers.begin() + static_cast<std::ptrdiff_t>(at(row, 0));
+    return {first, first + static_cast<std::ptrdiff_t>(chosen.size())};
+  }
+
+  std::vector<std::string> row_errors(size_t row) const {
+    auto first = errors.begin() + static_cast<std::ptrdiff_t>(at(row, 0));
+    return {first, first + static_cast<std::ptrdiff_t>(chosen.size())};
+  }
 };
 
 struct app_state {
@@ -72,7 +88,7 @@ void finish(app_pointer self, uint64_t id) {
   auto g = std::move(i->second);
   st.pending.erase(i);
   st.deadlines.erase(g.deadline_entry);
-  g.done(g.chosen, g.answers, g.errors);
+  g.done(g);
 }
 
 /// Arms the timer for the earliest pending deadline, unless one is armed
@@ -105,24 +121,32 @@ void on_deadline_timer(app_pointer self, uint64_t token) {
   arm_deadline_timer(self);
 }
 
-void on_answer(app_pointer self, uint64_t id, size_t slot, model_answer answer, std::string why) {
+/// Model `slot` answered `rows` (outputs in their order), or failed for
+/// all of them (`outputs` null, `why` says why).
+void on_answers(app_pointer self, uint64_t id, size_t slot, const std::vector<size_t>& rows,
+                model_outputs* outputs, const std::string& why) {
   auto& st = self->state;
   auto i = st.pending.find(id);
   if (i == st.pending.end())
-    return;  // arrived after the deadline: the query was answered without it
+    return;  // arrived after the deadline: the rows were answered without it
   auto& g = i->second;
-  g.answers[slot] = std::move(answer);
-  if (!g.answers[slot])
-    g.errors[slot] = std::move(why);
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (outputs)
+      g.answers[g.at(rows[k], slot)] = std::move((*outputs)[k]);
+    else
+      g.errors[g.at(rows[k], slot)] = why;
+  }
   if (--g.outstanding == 0)
     finish(self, id);
 }
 
-/// Asks model `m` for `input` through replica `attempt` (counting from the
-/// round-robin start); on an error tries the next replica while time is
-/// left, so that a crashed container's queries go to the others.
-void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m, query_input input,
-                 uint64_t input_hash, size_t first, size_t attempt) {
+/// Asks model `m` for `inputs` (the gathering's `rows`) through replica
+/// `attempt` (counting from the round-robin start); on an error tries the
+/// next replica while time is left, so that a crashed container's queries
+/// go to the others. One row travels as a single query, several as a group.
+void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m,
+                 std::shared_ptr<const query_inputs> inputs, std::vector<size_t> rows,
+                 std::vector<uint64_t> hashes, size_t first, size_t attempt) {
   auto& st = self->state;
   auto& model = st.models[m];
   auto i = st.pending.find(id);
@@ -131,76 +155,123 @@ void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m, query_inp
   auto left = std::chrono::duration_cast<std::chrono::microseconds>(i->second.deadline
                                                                     - clock_type::now());
   if (left.count() <= 0) {
-    on_answer(self, id, slot, std::nullopt, model.id + " had no time left");
+    on_answers(self, id, slot, rows, nullptr, model.id + " had no time left");
     return;
   }
   auto replica = model.replicas[(first + attempt) % model.replicas.size()];
+  auto on_outputs = [self, id, slot, m, rows, hashes](model_outputs& outputs) {
+    auto& st = self->state;
+    if (outputs.size() != rows.size()) {
+      on_answers(self, id, slot, rows, nullptr,
+                 st.models[m].id + " answered " + std::to_string(outputs.size())
+                   + " outputs for " + std::to_string(rows.size()) + " queries");
+      return;
+    }
+    if (st.cache)
+      for (size_t k = 0; k < rows.size(); ++k)
+        st.cache->put(st.models[m].id, hashes[k], outputs[k]);
+    on_answers(self, id, slot, rows, &outputs, {});
+  };
+  auto on_error = [self, id, slot, m, inputs, rows, hashes, first,
+                   attempt](caf::error& err) mutable {
+    auto& model = self->state.models[m];
+    if (!is(err, errc::timeout) && attempt + 1 < model.replicas.size()) {
+      ask_replica(self, id, slot, m, std::move(inputs), std::move(rows), std::move(hashes),
+                  first, attempt + 1);
+      return;
+    }
+    on_answers(self, id, slot, rows, nullptr, model.id + ": " + describe(err));
+  };
   // No request timeout: the app's deadline timer bounds the wait (it
-  // answers the query without this model), and a batcher that is gone
+  // answers the rows without this model), and a batcher that is gone
   // bounces the request with an error at once. A timeout here would cost
   // two clock events per query.
-  self->request(replica, caf::infinite, predict_atom::value, input,
-                static_cast<int64_t>(left.count()))
-    .then(
-      [self, id, slot, m, input_hash](std::string& output) {
-        auto& st = self->state;
-        if (st.cache)
-          st.cache->put(st.models[m].id, input_hash, output);
-        on_answer(self, id, slot, std::move(output), {});
-      },
-      [self, id, slot, m, input, input_hash, first, attempt](caf::error& err) mutable {
-        auto& st = self->state;
-        auto& model = st.models[m];
-        if (!is(err, errc::timeout) && attempt + 1 < model.replicas.size()) {
-          ask_replica(self, id, slot, m, std::move(input), input_hash, first, attempt + 1);
-          return;
-        }
-        on_answer(self, id, slot, std::nullopt, model.id + ": " + describe(err));
-      });
+  auto budget = static_cast<int64_t>(left.count());
+  if (inputs->size() == 1)
+    self->request(replica, caf::infinite, predict_atom::value, inputs->front(), budget)
+      .then([on_outputs](std::string& output) mutable {
+              model_outputs outputs{std::move(output)};
+              on_outputs(outputs);
+            },
+            std::move(on_error));
+  else
+    self->request(replica, caf::infinite, predict_atom::value, *inputs, budget)
+      .then(std::move(on_outputs), std::move(on_error));
 }
 
-/// Collects the outputs of `chosen` models for `input` by `deadline`, then
+/// Collects the outputs of `chosen` models for `inputs` by `deadline`, then
 /// calls `done` (at once when the cache has them all).
-void gather(app_pointer self, const query_input& input, std::vector<size_t> chosen,
+void gather(app_pointer self, const query_inputs& inputs, std::vector<size_t> chosen,
             clock_type::time_point deadline, gather_done done) {
   auto& st = self->state;
   auto id = st.next_gathering++;
-  auto hash = hash_input(input);
+  std::vector<uint64_t> hashes;
+  hashes.reserve(inputs.size());
+  for (auto& input : inputs)
+    hashes.push_back(hash_input(input));
   gathering g;
-  g.chosen = chosen;
-  g.answers.resize(chosen.size());
-  g.errors.resize(chosen.size());
+  g.chosen = std::move(chosen);
+  g.rows = inputs.size();
+  g.answers.resize(g.rows * g.chosen.size());
+  g.errors.resize(g.rows * g.chosen.size());
   g.deadline = deadline;
   g.done = std::move(done);
-  std::vector<size_t> misses;
-  for (size_t slot = 0; slot < chosen.size(); ++slot) {
-    auto& model = st.models[chosen[slot]];
-    if (st.cache) {
-      if (auto hit = st.cache->get(model.id, hash)) {
-        count(st.metrics.cache_hits);
-        g.answers[slot] = std::move(*hit);
-        continue;
+  struct request {
+    size_t slot;
+    std::vector<size_t> rows;
+  };
+  std::vector<request> requests;
+  for (size_t slot = 0; slot < g.chosen.size(); ++slot) {
+    auto& model = st.models[g.chosen[slot]];
+    request r{slot, {}};
+    for (size_t row = 0; row < g.rows; ++row) {
+      if (st.cache) {
+        if (auto hit = st.cache->get(model.id, hashes[row])) {
+          count(st.metrics.cache_hits);
+          g.answers[g.at(row, slot)] = std::move(*hit);
+          continue;
+        }
+        count(st.metrics.cache_misses);
       }
-      count(st.metrics.cache_misses);
+      if (model.replicas.empty())
+        g.errors[g.at(row, slot)] = model.id + " has no replicas";
+      else
+        r.rows.push_back(row);
     }
-    if (model.replicas.empty()) {
-      g.errors[slot] = model.id + " has no replicas";
-      continue;
-    }
-    misses.push_back(slot);
+    if (!r.rows.empty())
+      requests.push_back(std::move(r));
   }
-  g.outstanding = misses.size();
-  if (misses.empty()) {
-    g.done(g.chosen, g.answers, g.errors);
+  g.outstanding = requests.size();
+  if (requests.empty()) {
+    g.done(g);
     return;
   }
   g.deadline_entry = st.deadlines.emplace(deadline, id);
   st.pending.emplace(id, std::move(g));
   arm_deadline_timer(self);
-  for (auto slot : misses) {
-    auto m = chosen[slot];
+  // Models that missed on every row (the usual case) share one copy of
+  // the inputs, kept for retries on another replica.
+  std::shared_ptr<const query_inputs> all_rows;
+  for (auto& r : requests) {
+    std::shared_ptr<const query_inputs> subset;
+    std::vector<uint64_t> subset_hashes;
+    if (r.rows.size() == inputs.size()) {
+      if (!all_rows)
+        all_rows = std::make_shared<const query_inputs>(inputs);
+      subset = all_rows;
+      subset_hashes = hashes;
+    } else {
+      query_inputs some;
+      for (auto row : r.rows) {
+        some.push_back(inputs[row]);
+        subset_hashes.push_back(hashes[row]);
+      }
+      subset = std::make_shared<const query_inputs>(std::move(some));
+    }
+    auto m = st.pending.at(id).chosen[r.slot];
     auto first = st.next_replica[m]++;
-    ask_replica(self, id, slot, m, input, hash, first, 0);
+    ask_replica(self, id, r.slot, m, std::move(subset), std::move(r.rows),
+                std::move(subset_hashes), first, 0);
   }
 }
 
@@ -216,47 +287,48 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return result;
 }
 
-/// Answers one query through `deliver`.
-void predict_one(app_pointer self, const query_input& input,
-                 std::function<void(prediction)> deliver) {
+/// Answers `inputs`, all with the models `chosen`, through `deliver(row, p)`.
+void predict_rows(app_pointer self, const query_inputs& inputs, std::vector<size_t> chosen,
+                  std::function<void(size_t, prediction)> deliver) {
   auto& st = self->state;
   auto started = clock_type::now();
   auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin;
-  auto query_id = st.query_ids->fetch_add(1) + 1;
-  auto chosen = st.policy->choose(st.rng);
-  gather(self, input, std::move(chosen), deadline,
-         [self, started, query_id, deliver = std::move(deliver)](
-           const std::vector<size_t>& chosen, std::vector<model_answer>& answers,
-           const std::vector<std::string>& errors) {
+  auto first_query_id = st.query_ids->fetch_add(inputs.size()) + 1;
+  gather(self, inputs, std::move(chosen), deadline,
+         [self, started, first_query_id, deliver = std::move(deliver)](gathering& g) {
            auto& st = self->state;
-           prediction p;
-           p.query_id = query_id;
-           for (size_t slot = 0; slot < chosen.size(); ++slot)
-             if (!answers[slot])
-               p.models_missing.push_back(st.models[chosen[slot]].id);
-           if (auto combined = st.policy->combine(chosen, answers)) {
-             p.output = std::move(combined->output);
-             p.confidence = combined->confidence;
-             for (auto m : combined->used)
-               p.models_used.push_back(st.models[m].id);
-             if (!p.models_missing.empty())
-               count(st.metrics.partial);
-           } else {
-             p.output = st.spec.default_output;
-             p.is_default = true;
-             p.confidence = 0;
-             auto why = join(errors, "; ");
-             p.default_explanation = "no model answered within the SLO of "
-                                     + std::to_string(st.spec.slo_us) + " us"
-                                     + (why.empty() ? std::string{} : " (" + why + ")");
-             count(st.metrics.defaults);
+           auto latency_us = static_cast<double>(
+             std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
+               .count());
+           for (size_t row = 0; row < g.rows; ++row) {
+             prediction p;
+             p.query_id = first_query_id + row;
+             auto answers = g.row_answers(row);
+             for (size_t slot = 0; slot < g.chosen.size(); ++slot)
+               if (!answers[slot])
+                 p.models_missing.push_back(st.models[g.chosen[slot]].id);
+             if (auto combined = st.policy->combine(g.chosen, answers)) {
+               p.output = std::move(combined->output);
+               p.confidence = combined->confidence;
+               for (auto m : combined->used)
+                 p.models_used.push_back(st.models[m].id);
+               if (!p.models_missing.empty())
+                 count(st.metrics.partial);
+             } else {
+               p.output = st.spec.default_output;
+               p.is_default = true;
+               p.confidence = 0;
+               auto why = join(g.row_errors(row), "; ");
+               p.default_explanation = "no model answered within the SLO of "
+                                       + std::to_string(st.spec.slo_us) + " us"
+                                       + (why.empty() ? std::string{} : " (" + why + ")");
+               count(st.metrics.defaults);
+             }
+             count(st.metrics.queries);
+             if (st.metrics.latency_us)
+               st.metrics.latency_us->Observe(latency_us);
+             deliver(row, std::move(p));
            }
-           count(st.metrics.queries);
-           if (st.metrics.latency_us)
-             st.metrics.latency_us->Observe(static_cast<double>(
-               std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
-                 .count()));
-           deliver(std::move(p));
          });
 }
 
@@ -291,10 +363,12 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
   return {
     [self](predict_atom, query_input& input) -> caf::result<prediction> {
       auto rp = self->make_response_promise<prediction>();
-      predict_one(self, input, [rp](prediction p) mutable { rp.deliver(std::move(p)); });
+      predict_rows(self, query_inputs{std::move(input)}, self->state.policy->choose(self->state.rng),
+                   [rp](size_t, prediction p) mutable { rp.deliver(std::move(p)); });
       return rp;
     },
     [self](predict_atom, query_inputs& inputs) -> caf::result<predictions> {
+      auto& st = self->state;
       auto rp = self->make_response_promise<predictions>();
       if (inputs.empty()) {
         rp.deliver(predictions{});
@@ -306,12 +380,22 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
         caf::typed_response_promise<predictions> rp;
       };
       auto b = std::make_shared<batch>(batch{predictions(inputs.size()), inputs.size(), rp});
+      // The policy chooses per row (as for single queries); rows with the
+      // same choice travel together, one request per model.
+      std::map<std::vector<size_t>, std::vector<size_t>> rows_by_choice;
       for (size_t i = 0; i < inputs.size(); ++i)
-        predict_one(self, inputs[i], [b, i](prediction p) {
-          b->results[i] = std::move(p);
+        rows_by_choice[st.policy->choose(st.rng)].push_back(i);
+      for (auto& [chosen, rows] : rows_by_choice) {
+        query_inputs group;
+        group.reserve(rows.size());
+        for (auto i : rows)
+          group.push_back(std::move(inputs[i]));
+        predict_rows(self, group, chosen, [b, rows = rows](size_t k, prediction p) {
+          b->results[rows[k]] = std::move(p);
           if (--b->remaining == 0)
             b->rp.deliver(std::move(b->results));
         });
+      }
       return rp;
     },
     [self](feedback_atom, feedback& fb) -> caf::result<bool> {
@@ -324,11 +408,9 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
         return rp;
       }
       auto deadline = clock_type::now() + std::chrono::microseconds{st.spec.slo_us};
-      gather(self, fb.input, models, deadline,
-             [self, rp, label = fb.label](const std::vector<size_t>& chosen,
-                                          std::vector<model_answer>& answers,
-                                          const std::vector<std::string>&) {
-               self->state.policy->learn(chosen, answers, label);
+      gather(self, query_inputs{fb.input}, models, deadline,
+             [self, rp, label = fb.label](gathering& g) {
+               self->state.policy->learn(g.chosen, g.answers, label);
                persist_policy(self, rp);
              });
       return rp;

@@ -14,9 +14,48 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// Who waits for a query's output: one caller per query, or one caller per
+// group of queries (a batch request's rows travel as one message and are
+// answered by one).
+struct reply_group {
+  model_outputs outputs;
+  size_t remaining = 0;
+  bool answered = false;
+  caf::typed_response_promise<model_outputs> promise;
+};
+
+struct reply_to {
+  caf::typed_response_promise<std::string> single;  // when group is null
+  std::shared_ptr<reply_group> group;
+  size_t index = 0;
+
+  void deliver(std::string output) {
+    if (!group) {
+      single.deliver(std::move(output));
+      return;
+    }
+    group->outputs[index] = std::move(output);
+    if (--group->remaining == 0 && !group->answered) {
+      group->answered = true;
+      group->promise.deliver(std::move(group->outputs));
+    }
+  }
+
+  // A group fails as a whole, once: its caller answers those rows without
+  // this model.
+  void fail(const caf::error& err) {
+    if (!group) {
+      single.deliver(err);
+    } else if (!group->answered) {
+      group->answered = true;
+      group->promise.deliver(err);
+    }
+  }
+};
+
 struct queued_query {
   query_input input;
-  caf::typed_response_promise<std::string> promise;
+  reply_to reply;
 };
 
 // Recent batch latencies for the p99 in stats.
@@ -27,7 +66,7 @@ struct batcher_state {
   model_container_actor container;
   aimd_batch_sizer sizer;
   std::multimap<clock_type::time_point, queued_query> queue;  // by deadline
-  std::vector<caf::typed_response_promise<std::string>> in_flight;
+  std::vector<reply_to> in_flight;
   bool busy = false;
   bool delay_armed = false;
   clock_type::time_point oldest_arrival{};
@@ -43,7 +82,7 @@ using batcher_pointer = batcher_actor::stateful_pointer<batcher_state>;
 void drop_expired(batcher_pointer self, clock_type::time_point now) {
   auto& st = self->state;
   while (!st.queue.empty() && st.queue.begin()->first <= now) {
-    st.queue.begin()->second.promise.deliver(make_error(
+    st.queue.begin()->second.reply.fail(make_error(
       errc::timeout, "query expired in the queue of " + st.options.model + " replica "
                        + std::to_string(st.options.replica) + " before a batch took it"));
     st.queue.erase(st.queue.begin());
@@ -102,7 +141,7 @@ void dispatch(batcher_pointer self) {
     auto first = st.queue.begin();
     last_deadline = std::max(last_deadline, first->first);
     batch.push_back(std::move(first->second.input));
-    st.in_flight.push_back(std::move(first->second.promise));
+    st.in_flight.push_back(std::move(first->second.reply));
     st.queue.erase(first);
   }
   st.oldest_arrival = now;  // the rest waited less long; a fair approximation
@@ -122,8 +161,8 @@ void dispatch(batcher_pointer self) {
           auto err = make_error(errc::invalid_argument,
                                 st.options.model + " returned " + std::to_string(outputs.size())
                                   + " outputs for a batch of " + std::to_string(size));
-          for (auto& rp : st.in_flight)
-            rp.deliver(err);
+          for (auto& reply : st.in_flight)
+            reply.fail(err);
           st.stats.failed += size;
         } else {
           for (size_t i = 0; i < outputs.size(); ++i)
@@ -133,11 +172,33 @@ void dispatch(batcher_pointer self) {
       },
       [self, now, size](caf::error& err) {
         auto& st = self->state;
-        for (auto& rp : st.in_flight)
-          rp.deliver(err);
+        for (auto& reply : st.in_flight)
+          reply.fail(err);
         st.stats.failed += size;
         finish_batch(self, now, size);
       });
+}
+
+// Why `count` more queries with `budget_us` left cannot be queued, if so.
+caf::error refuse(const batcher_state& st, size_t count, int64_t budget_us) {
+  if (budget_us <= 0)
+    return make_error(errc::timeout, "query reached " + st.options.model
+                                       + " with no time left before its deadline");
+  if (st.queue.size() + count > st.options.max_queue)
+    return make_error(errc::unavailable,
+                      st.options.model + " replica " + std::to_string(st.options.replica)
+                        + " has " + std::to_string(st.queue.size())
+                        + " queries queued; refusing " + std::to_string(count) + " more");
+  return caf::none;
+}
+
+void enqueue(batcher_pointer self, query_input input, int64_t budget_us, reply_to reply) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  if (st.queue.empty())
+    st.oldest_arrival = now;
+  st.queue.emplace(now + std::chrono::microseconds{budget_us},
+                   queued_query{std::move(input), std::move(reply)});
 }
 
 batcher_stats make_stats(batcher_state& st) {
@@ -168,22 +229,28 @@ batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_
     [self](predict_atom, query_input& input,
            int64_t budget_us) -> caf::result<std::string> {
       auto& st = self->state;
-      if (budget_us <= 0)
-        return make_error(errc::timeout, "query reached " + st.options.model
-                                           + " with no time left before its deadline");
-      if (st.queue.size() >= st.options.max_queue)
-        return make_error(errc::unavailable,
-                          st.options.model + " replica " + std::to_string(st.options.replica)
-                            + " has " + std::to_string(st.queue.size())
-                            + " queries queued; refusing more");
-      auto now = clock_type::now();
-      if (st.queue.empty())
-        st.oldest_arrival = now;
+      if (auto err = refuse(st, 1, budget_us))
+        return err;
       auto rp = self->make_response_promise<std::string>();
-      st.queue.emplace(now + std::chrono::microseconds{budget_us},
-                       queued_query{std::move(input), rp});
+      enqueue(self, std::move(input), budget_us, reply_to{rp, nullptr, 0});
       dispatch(self);
       return rp;
+    },
+    [self](predict_atom, query_inputs& inputs,
+           int64_t budget_us) -> caf::result<model_outputs> {
+      auto& st = self->state;
+      if (inputs.empty())
+        return model_outputs{};
+      if (auto err = refuse(st, inputs.size(), budget_us))
+        return err;
+      auto group = std::make_shared<reply_group>();
+      group->outputs.resize(inputs.size());
+      group->remaining = inputs.size();
+      group->promise = self->make_response_promise<model_outputs>();
+      for (size_t i = 0; i < inputs.size(); ++i)
+        enqueue(self, std::move(inputs[i]), budget_us, reply_to{{}, group, i});
+      dispatch(self);
+      return group->promise;
     },
     [self](stats_atom) -> batcher_stats { return make_stats(self->state); },
     [self](set_target_atom, int64_t target_us) {

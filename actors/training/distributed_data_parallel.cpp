@@ -54,6 +54,33 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
     return buckets[s.bucket].narrow(0, s.offset, s.numel);
   }
 
+  bool in_slot(size_t i, const torch::Tensor& grad) {
+    return grad.defined() && grad.data_ptr() == slot(i).data_ptr();
+  }
+
+  // Parameter i's slot shaped like the parameter, sharing the bucket's
+  // storage. Not an autograd view of the bucket (set_, not view()): libtorch's
+  // Optimizer::zero_grad() calls detach_(), which refuses views.
+  torch::Tensor slot_as_gradient(size_t i) {
+    auto& s = slots[i];
+    auto& bucket = buckets[s.bucket];
+    torch::NoGradGuard no_grad;
+    auto grad = torch::empty({0}, bucket.options());
+    grad.set_(bucket.storage(), bucket.storage_offset() + s.offset, params[i].sizes(), {});
+    return grad;
+  }
+
+  // With gradient_as_bucket_view: parameter i's gradient moves into its slot,
+  // keeping its current value.
+  void alias_gradient(size_t i) {
+    auto& grad = params[i].mutable_grad();
+    if (!grad.defined() || in_slot(i, grad))
+      return;
+    torch::NoGradGuard no_grad;
+    slot(i).copy_(grad.reshape({-1}));
+    grad = slot_as_gradient(i);
+  }
+
   void build_buckets(const std::vector<size_t>& order) {
     std::vector<size_t> bytes;
     std::vector<uint8_t> dtypes;
@@ -73,6 +100,9 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
       }
       buckets.push_back(torch::zeros({total}, torch::kFloat32));
     }
+    if (options.gradient_as_bucket_view)
+      for (size_t i = 0; i < params.size(); ++i)
+        alias_gradient(i);
     if (reducer)
       caf::anon_send_exit(reducer, caf::exit_reason::user_shutdown);
     reducer = spawn_bucket_reducer(*sys, owner->layout_, params.size(),
@@ -114,10 +144,14 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
     if (!sync_this_pass)
       return;
     auto grad = params[i].grad();
-    if (grad.defined())
-      slot(i).copy_(grad.reshape({-1}));
-    else
+    if (in_slot(i, grad))
+      ;  // a bucket view: autograd accumulated in place
+    else if (!grad.defined())
       slot(i).zero_();
+    else if (options.gradient_as_bucket_view)
+      alias_gradient(i);  // after a zero_grad() to none, or the first pass
+    else
+      slot(i).copy_(grad.reshape({-1}));
     if (!finalize_queued.exchange(true)) {
       backward_start = ddp_trace::clock_type::now();
       torch::autograd::Engine::get_default_engine().queue_callback(
@@ -149,8 +183,8 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
         // local training would, so optimizers skip it.
         if (i < unused_this_pass.size() && unused_this_pass[i] && !reduced.any().item<bool>())
           continue;
-        grad = reduced.clone();
-      } else {
+        grad = options.gradient_as_bucket_view ? slot_as_gradient(i) : reduced.clone();
+      } else if (!in_slot(i, grad)) {
         grad.copy_(reduced);
       }
     }
@@ -249,6 +283,16 @@ ddp_engine::~ddp_engine() {
     caf::anon_send_exit(impl_->reducer, caf::exit_reason::user_shutdown);
   if (impl_)
     impl_->owner = nullptr;
+}
+
+bool ddp_engine::gradients_are_bucket_views() const {
+  auto& d = *impl_;
+  for (size_t i = 0; i < d.params.size(); ++i) {
+    auto grad = d.params[i].grad();
+    if (grad.defined() && !d.in_slot(i, grad))
+      return false;
+  }
+  return true;
 }
 
 void ddp_engine::before_forward() {

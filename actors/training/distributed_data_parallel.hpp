@@ -36,6 +36,13 @@ struct ddp_options {
   /// After the first iteration, rebuild buckets in the order gradients
   /// really arrived (rank 0's order, agreed by all).
   bool rebuild_buckets = true;
+  /// Gradients become views into the buckets (PyTorch's
+  /// gradient_as_bucket_view): autograd accumulates straight into the bucket
+  /// and the reduced average is already in .grad(), saving two copies of
+  /// every gradient per iteration. Off by default, as in PyTorch: a
+  /// zero_grad() that sets gradients to none breaks the aliasing for one
+  /// iteration (DDP then copies, and restores the view).
+  bool gradient_as_bucket_view = false;
   /// How buckets cross the group; allreduce by default.
   std::shared_ptr<comm_hook> hook;
   /// Bound on waiting for the last bucket at the end of backward.
@@ -76,6 +83,10 @@ public:
   int rebuilds() const { return rebuilds_; }
 
   const std::vector<std::string>& parameter_names() const { return names_; }
+
+  /// Whether every defined gradient is a view into its bucket (it is after
+  /// a synchronized backward with gradient_as_bucket_view on).
+  bool gradients_are_bucket_views() const;
 
   // -- uneven inputs (join) ---------------------------------------------------
 

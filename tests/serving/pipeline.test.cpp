@@ -184,6 +184,44 @@ BOOST_AUTO_TEST_CASE(a_batcher_answers_every_query_with_its_own_output_in_batche
   BOOST_CHECK_EQUAL(stats->model, "sum:1");
 }
 
+BOOST_AUTO_TEST_CASE(a_group_of_queries_in_one_message_gets_its_outputs_in_order) {
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 2ms;
+  auto b = batcher_for(model, "sum:1", {/*target*/ 50'000, 1, 1, 64, 8, 0.9});
+  query_inputs group;
+  for (int i = 0; i < 200; ++i)
+    group.push_back(numbers({double(i), 2}));
+  auto outputs = ask<model_outputs>(b, predict_atom::value, group, int64_t{5'000'000});
+  BOOST_REQUIRE_MESSAGE(outputs, test::why(outputs));
+  BOOST_REQUIRE_EQUAL(outputs->size(), 200u);
+  for (size_t i = 0; i < outputs->size(); ++i)
+    BOOST_CHECK_EQUAL((*outputs)[i], std::to_string(i + 2));
+  BOOST_CHECK_GT(model->largest.load(), 8u);  // the group was batched, not sent one by one
+  auto empty = ask<model_outputs>(b, predict_atom::value, query_inputs{}, int64_t{1'000});
+  BOOST_REQUIRE(empty);
+  BOOST_CHECK(empty->empty());
+  auto late = ask<model_outputs>(b, predict_atom::value, group, int64_t{0});
+  BOOST_REQUIRE(!late);
+  BOOST_CHECK(is(late.error(), errc::timeout));
+}
+
+BOOST_AUTO_TEST_CASE(a_group_that_would_overflow_the_queue_is_refused_whole) {
+  auto model = std::make_shared<sum_model>();
+  batcher_options opts;
+  opts.model = "small:1";
+  opts.max_queue = 10;
+  auto container = spawn_sum_container(client.sys(), model);
+  auto b = spawn_batcher(client.sys(), container, opts);
+  spawned.push_back(caf::actor_cast<caf::actor>(container));
+  spawned.push_back(caf::actor_cast<caf::actor>(b));
+  query_inputs group(11, numbers({1}));
+  auto r = ask<model_outputs>(b, predict_atom::value, group, int64_t{1'000'000});
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK(is(r.error(), errc::unavailable));
+  BOOST_CHECK_NE(describe(r.error()).find("refusing 11 more"), std::string::npos);
+  BOOST_CHECK_EQUAL(model->queries.load(), 0u);
+}
+
 BOOST_AUTO_TEST_CASE(aimd_keeps_batches_of_a_slow_model_under_the_latency_target) {
   // 200 us per query: a 5 ms target allows about 25 per batch.
   auto model = std::make_shared<sum_model>();
@@ -332,6 +370,72 @@ BOOST_AUTO_TEST_CASE(queries_go_to_another_replica_when_one_fails) {
     BOOST_CHECK_EQUAL(results[i]->output, std::to_string(i));
   }
   BOOST_CHECK_GT(broken->batches.load(), 0u);  // it was tried, and passed over
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_request_sends_only_its_cache_misses_in_one_group) {
+  auto model = std::make_shared<sum_model>();
+  auto cache = std::make_shared<prediction_cache>(1 << 20);
+  auto app = app_with(spec_of("rows", "single", 1'000'000, {"sum"}),
+                      {{"sum:1", {batcher_for(model, "sum:1")}}}, cache);
+  auto warm = ask<prediction>(app, predict_atom::value, numbers({5, 5}));
+  BOOST_REQUIRE(warm);
+  auto before = model->queries.load();
+  query_inputs rows;
+  for (int i = 0; i < 50; ++i)
+    rows.push_back(numbers({double(i), i == 7 ? 3.0 : 100.0}));
+  rows[20] = numbers({5, 5});  // cached
+  auto batch = ask<predictions>(app, predict_atom::value, rows);
+  BOOST_REQUIRE_MESSAGE(batch, test::why(batch));
+  BOOST_REQUIRE_EQUAL(batch->size(), 50u);
+  for (int i = 0; i < 50; ++i) {
+    auto expected = i == 20 ? 10 : i + (i == 7 ? 3 : 100);
+    BOOST_CHECK_EQUAL((*batch)[i].output, std::to_string(expected));
+    BOOST_CHECK(!(*batch)[i].is_default);
+  }
+  BOOST_CHECK_EQUAL(model->queries.load() - before, 49u);  // the cached row never reached it
+  BOOST_CHECK_GT(model->largest.load(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_request_through_an_ensemble_answers_each_row_at_the_deadline) {
+  auto fast = std::make_shared<sum_model>();
+  auto slow = std::make_shared<sum_model>();
+  slow->per_batch = 500ms;
+  auto app = app_with(spec_of("rows_ensemble", "exp4", 30'000, {"a", "b"}),
+                      {{"a:1", {batcher_for(fast, "a:1")}}, {"b:1", {batcher_for(slow, "b:1")}}});
+  auto started = std::chrono::steady_clock::now();
+  auto batch = ask<predictions>(app, predict_atom::value,
+                                query_inputs{numbers({1, 2}), numbers({3, 4}), numbers({5})});
+  auto took = std::chrono::steady_clock::now() - started;
+  BOOST_REQUIRE_MESSAGE(batch, test::why(batch));
+  BOOST_REQUIRE_EQUAL(batch->size(), 3u);
+  std::vector<std::string> expected{"3", "7", "5"};
+  for (size_t i = 0; i < 3; ++i) {
+    BOOST_CHECK_EQUAL((*batch)[i].output, expected[i]);
+    BOOST_CHECK((*batch)[i].models_missing == std::vector<std::string>{"b:1"});
+  }
+  BOOST_CHECK_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_request_goes_to_another_replica_when_one_fails) {
+  auto broken = std::make_shared<sum_model>();
+  broken->fail = true;
+  auto healthy = std::make_shared<sum_model>();
+  auto app = app_with(spec_of("rows_failover", "single", 500'000, {"m"}),
+                      {{"m:1",
+                        {batcher_for(broken, "m:1", {}, 0, 0),
+                         batcher_for(healthy, "m:1", {}, 0, 1)}}});
+  for (int round = 0; round < 2; ++round) {  // the round-robin starts once at each replica
+    query_inputs rows;
+    for (int i = 0; i < 10; ++i)
+      rows.push_back(numbers({double(i + 10 * round)}));
+    auto batch = ask<predictions>(app, predict_atom::value, rows);
+    BOOST_REQUIRE_MESSAGE(batch, test::why(batch));
+    for (int i = 0; i < 10; ++i) {
+      BOOST_CHECK(!(*batch)[i].is_default);
+      BOOST_CHECK_EQUAL((*batch)[i].output, std::to_string(i + 10 * round));
+    }
+  }
+  BOOST_CHECK_GT(broken->batches.load(), 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_cached_prediction_is_answered_without_the_model) {

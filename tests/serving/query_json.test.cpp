@@ -125,6 +125,28 @@ BOOST_AUTO_TEST_CASE(numbers_decode_the_same_in_every_json_spelling) {
     BOOST_CHECK_MESSAGE(!parse_predict_request(bad, input_kind::doubles, 0), bad);
 }
 
+BOOST_AUTO_TEST_CASE(a_numeric_batch_decodes_the_same_in_every_json_spelling) {
+  // input_batch of numbers is decoded by hand too; it must agree with the
+  // JSON library's path, which still decides every refusal.
+  for (auto body : {R"({"input_batch":[[1,2],[3.5,-4e1]]})",
+                    " { \"input_batch\" : [ [ 1 , 2 ] ,\n [ 3.5 , -4e1 ] ] } ",
+                    R"({"input_batch":[[1,2],[3.5,-40]],"extra":true})"}) {
+    auto r = parse_predict_request(body, input_kind::doubles, 2);
+    BOOST_REQUIRE_MESSAGE(r, body << ": " << test::why(r));
+    BOOST_CHECK(r->batch);
+    BOOST_REQUIRE_EQUAL(r->inputs.size(), 2u);
+    BOOST_CHECK((r->inputs[1].numbers == std::vector<double>{3.5, -40}));
+  }
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input_batch":[[1,2],[3]]})",
+                                                     input_kind::doubles, 2)),
+                       "input_batch[1] has 1 values, the app expects 2"));
+  BOOST_CHECK(contains(refusal(parse_predict_request(R"({"input_batch":[]})", input_kind::doubles, 0)),
+                       "input_batch is empty"));
+  for (auto bad : {R"({"input_batch":[[1],]})", R"({"input_batch":[[1]] x})",
+                   R"({"input_batch":[[1.]]})", R"({"input_batch":[[1],[2]})"})
+    BOOST_CHECK_MESSAGE(!parse_predict_request(bad, input_kind::doubles, 0), bad);
+}
+
 BOOST_AUTO_TEST_SUITE(refusals)
 
 BOOST_AUTO_TEST_CASE(malformed_json_is_refused_with_its_position) {
@@ -302,6 +324,23 @@ BOOST_AUTO_TEST_CASE(a_plain_prediction_renders_exactly_as_the_json_library_woul
   BOOST_CHECK_EQUAL(json::parse(render_prediction(p))["output"], -12);
   p.output = "-0";  // the library renders it as 0: not the hand-made path's case
   BOOST_CHECK_EQUAL(json::parse(render_prediction(p))["output"], 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_of_plain_and_mixed_predictions_renders_as_the_json_library_would) {
+  predictions ps(2);
+  ps[0].query_id = 1;
+  ps[0].output = "3";
+  ps[0].models_used = {"xgb:1"};
+  ps[1] = ps[0];
+  ps[1].query_id = 2;
+  auto plain = render_batch(ps);
+  BOOST_CHECK_EQUAL(plain, json::parse(plain).dump());
+  BOOST_CHECK_EQUAL(json::parse(plain)["batch_predictions"][1]["query_id"].get<int>(), 2);
+  ps[1].is_default = true;  // not plain: the whole batch takes the library's path
+  ps[1].default_explanation = "no model answered";
+  auto mixed = json::parse(render_batch(ps));
+  BOOST_CHECK_EQUAL(mixed["batch_predictions"][1]["default"], true);
+  BOOST_CHECK_EQUAL(mixed["batch_predictions"][0]["output"], 3);
 }
 
 BOOST_AUTO_TEST_CASE(an_error_renders_as_an_error_object) {

@@ -153,7 +153,8 @@ int run_join(collectives::process_group& group, caf::actor_system& sys,
   return 0;
 }
 
-int run(const std::string& mode, collectives::process_group& group, caf::actor_system& sys) {
+int run(const std::string& mode, collectives::process_group& group, caf::actor_system& sys,
+        bool bucket_views) {
   const int64_t b = 8;  // rows per rank
   auto rank = group.rank();
   auto world = group.size();
@@ -166,6 +167,7 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
   options.first_bucket_bytes = 2048;  // several buckets even for a small model
   options.bucket_cap_bytes = 4096;
   options.find_unused_parameters = mode == "unused";
+  options.gradient_as_bucket_view = bucket_views;
   if (mode == "fp16")
     options.hook = make_fp16_compression_hook();
   if (const char* trace = std::getenv("DDP_TRACE"))
@@ -200,7 +202,14 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
   for (int step = 0; step < steps; ++step) {
     int micro = mode == "no_sync" ? 3 : 1;  // micro-batches accumulated per step
     auto [x, y] = full_batch(b * world * micro, step);
-    optimizer.zero_grad();
+    if (bucket_views && step == 1) {
+      // zero_grad to none (PyTorch's set_to_none): DDP must copy once and
+      // make the gradients bucket views again.
+      for (auto& p : model->parameters())
+        p.mutable_grad() = torch::Tensor();
+    } else {
+      optimizer.zero_grad();
+    }
     for (int m = 0; m < micro; ++m) {
       auto rows = x.narrow(0, (m * world + rank) * b, b);
       auto labels = y.narrow(0, (m * world + rank) * b, b);
@@ -224,6 +233,8 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
         loss_of().backward();
       }
     }
+    if (bucket_views && !wrapped.engine().gradients_are_bucket_views())
+      return fail("gradient_as_bucket_view is on but a gradient is not in its bucket");
     // Local training on the whole batch. Accumulating `micro` mean losses
     // sums their gradients: the local equivalent scales the loss by micro.
     auto err = compare_gradients(model, reference, x, y, micro);
@@ -240,14 +251,20 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
   if (wrapped.engine().rebuilds() != 1)
     return fail("buckets were rebuilt " + std::to_string(wrapped.engine().rebuilds()) + " times");
   std::cout << "buckets " << wrapped.engine().layout().size() << std::endl;
-  std::cout << "ddp ok: " << mode << std::endl;
+  std::cout << "ddp ok: " << mode << (bucket_views ? " (bucket views)" : "") << std::endl;
   return 0;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+  // MODE, or MODE+views for gradients as views into the buckets.
   std::string mode = argc > 1 ? argv[1] : "equivalence";
+  bool bucket_views = false;
+  if (auto plus = mode.find("+views"); plus != std::string::npos) {
+    bucket_views = true;
+    mode.erase(plus);
+  }
   torch::set_num_threads(1);
   auto info = collectives::rendezvous_from_env();
   if (!info) {
@@ -261,5 +278,5 @@ int main(int argc, char** argv) {
     std::cerr << "ddp_worker: " << describe(group.error()) << "\n";
     return 2;
   }
-  return run(mode, **group, sys);
+  return run(mode, **group, sys, bucket_views);
 }

@@ -6,7 +6,7 @@
 #   bash benchmarks/ddp_compare.sh BUILD_DIR [REPEATS] [ITERS] [ANCHOR]
 #
 # ANCHOR defaults to ../shared/anchors/ddp_bench.py next to the repository.
-# Modes ending in v run Troupe with gradients as bucket views against PyTorch's
+# MODES="ddp_25 nosync ..." runs a subset. Modes ending in v run Troupe with gradients as bucket views against PyTorch's
 # default DDP (views off). Prints one line per run, a table of medians with the ratio troupe/pytorch,
 # and one JSON object on the last line.
 set -euo pipefail
@@ -24,7 +24,7 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 port=29600
 for rep in $(seq 1 "$repeats"); do
-  for mode in ddp_25 ddp_25v ddp_1 ddp_1v nosync allreduce_only local; do
+  for mode in ${MODES:-ddp_25 ddp_25v ddp_1 ddp_1v nosync allreduce_only local}; do
     case $mode in
       ddp_*v) cap=${mode#ddp_}; args="--mode ddp --bucket-mb ${cap%v} --bucket-views" ;;
       ddp_*) args="--mode ddp --bucket-mb ${mode#ddp_}" ;;

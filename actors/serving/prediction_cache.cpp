@@ -20,19 +20,16 @@ prediction_cache::prediction_cache(uint64_t capacity_bytes, size_t shards)
   // nop
 }
 
-std::string prediction_cache::key_of(const std::string& model, uint64_t input_hash) {
-  std::string key;
-  key.reserve(model.size() + 1 + sizeof(input_hash));
-  key += model;
-  key += '\0';
-  char raw[sizeof(input_hash)];
-  std::memcpy(raw, &input_hash, sizeof(raw));
-  key.append(raw, sizeof(raw));
-  return key;
+uint64_t prediction_cache::key_of(const std::string& model, uint64_t input_hash) {
+  // splitmix64's finalizer over the two hashes combined.
+  uint64_t x = input_hash ^ (std::hash<std::string>{}(model) * 0x9e3779b97f4a7c15ULL);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
-uint64_t prediction_cache::cost_of(const std::string& key, const std::string& output) {
-  return key.size() * 2 + output.size() + entry_overhead;  // key in slot and index
+uint64_t prediction_cache::cost_of(const std::string& model, const std::string& output) {
+  return model.size() + sizeof(uint64_t) * 2 + output.size() + entry_overhead;
 }
 
 std::optional<std::string> prediction_cache::get(const std::string& model, uint64_t input_hash) {
@@ -42,7 +39,8 @@ std::optional<std::string> prediction_cache::get(const std::string& model, uint6
   auto& s = shard_for(input_hash);
   std::lock_guard<std::mutex> guard{s.mutex};
   auto i = s.index.find(key);
-  if (i == s.index.end()) {
+  if (i == s.index.end() || s.slots[i->second].hash != input_hash
+      || s.slots[i->second].model != model) {
     ++s.misses;
     return std::nullopt;
   }
@@ -62,9 +60,8 @@ void prediction_cache::evict_one(shard& s) {
       if (entry.referenced) {
         entry.referenced = false;
       } else {
-        auto key = key_of(entry.model, entry.hash);
-        s.bytes -= cost_of(key, entry.output);
-        s.index.erase(key);
+        s.bytes -= cost_of(entry.model, entry.output);
+        s.index.erase(key_of(entry.model, entry.hash));
         entry = slot{};
         s.free_slots.push_back(s.hand);
         ++s.evictions;
@@ -80,14 +77,18 @@ void prediction_cache::put(const std::string& model, uint64_t input_hash, std::s
   if (capacity_bytes_ == 0)
     return;
   auto key = key_of(model, input_hash);
-  auto cost = cost_of(key, output);
+  auto cost = cost_of(model, output);
   if (cost > shard_capacity_)
     return;
   auto& s = shard_for(input_hash);
   std::lock_guard<std::mutex> guard{s.mutex};
   if (auto i = s.index.find(key); i != s.index.end()) {
+    // The same entry, or another whose key mixes alike: replaced either way.
     auto& entry = s.slots[i->second];
-    s.bytes -= cost_of(key, entry.output);
+    s.bytes -= cost_of(entry.model, entry.output);
+    if (entry.model != model)
+      entry.model = model;
+    entry.hash = input_hash;
     entry.output = std::move(output);
     entry.referenced = true;
     s.bytes += cost;
@@ -111,7 +112,7 @@ void prediction_cache::put(const std::string& model, uint64_t input_hash, std::s
   entry.output = std::move(output);
   entry.referenced = false;  // a new entry earns its second chance by a hit
   entry.used = true;
-  s.index.emplace(std::move(key), at);
+  s.index.emplace(key, at);
   s.bytes += cost;
   ++s.insertions;
 }

@@ -54,7 +54,11 @@ private:
 
   struct shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, size_t> index;  // key -> slot
+    // key -> slot. The key is a 64-bit mix of model and input hash (no
+    // string to build or compare per lookup: with unique inputs the index
+    // was the pipeline's hottest code); a slot holds the full key, so two
+    // keys that mix alike only evict each other.
+    std::unordered_map<uint64_t, size_t> index;
     std::vector<slot> slots;
     std::vector<size_t> free_slots;
     size_t hand = 0;
@@ -62,8 +66,8 @@ private:
     uint64_t hits = 0, misses = 0, insertions = 0, evictions = 0;
   };
 
-  static std::string key_of(const std::string& model, uint64_t input_hash);
-  static uint64_t cost_of(const std::string& key, const std::string& output);
+  static uint64_t key_of(const std::string& model, uint64_t input_hash);
+  static uint64_t cost_of(const std::string& model, const std::string& output);
   shard& shard_for(uint64_t input_hash) { return shards_[input_hash % shards_.size()]; }
   void evict_one(shard& s);
 

@@ -25,7 +25,7 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 struct bench_options {
-  std::string mode = "ddp";  // ddp, nosync, local, allreduce_only, allreduce
+  std::string mode = "ddp";  // ddp, nosync, local, allreduce_only, allreduce, views_ab
   double size_mib = 16;      // allreduce: message size
   double bucket_mb = 25;
   bool bucket_views = false;  // ddp_options::gradient_as_bucket_view
@@ -73,7 +73,9 @@ std::vector<double> time_loop(const bench_options& o, Step step) {
 int main(int argc, char** argv) {
   bench_options o;
   CLI::App app{"One rank of the Troupe DDP benchmark (run it under troupe train)"};
-  app.add_option("--mode", o.mode, "ddp, nosync, local, allreduce_only, or allreduce (--size-mib)");
+  app.add_option("--mode", o.mode,
+                 "ddp, nosync, local, allreduce_only, allreduce (--size-mib), or views_ab "
+                 "(copies against gradient_as_bucket_view, iteration by iteration)");
   app.add_option("--size-mib", o.size_mib, "message size of --mode allreduce");
   app.add_option("--bucket-mb", o.bucket_mb, "bucket cap in MiB");
   app.add_flag("--bucket-views", o.bucket_views, "gradients as views into the buckets");
@@ -132,6 +134,54 @@ int main(int argc, char** argv) {
       group->allreduce(buffer.data_ptr(), static_cast<size_t>(n), dtype::float32,
                        collectives::reduce_op::sum)->wait();
     });
+  } else if (o.mode == "views_ab") {
+    // Copies against bucket views in the same processes, iteration by
+    // iteration (A B B A A B ...): on this shared VM runs minutes apart differ
+    // by more than the copies cost.
+    auto other = make_model(o);
+    auto copies_options = ddp_options{};
+    copies_options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
+    auto views_options = copies_options;
+    views_options.gradient_as_bucket_view = true;
+    auto copies = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys,
+                                                                          copies_options);
+    auto views = distributed_data_parallel<torch::nn::Sequential>::make(other, group, *sys,
+                                                                         views_options);
+    if (!copies || !views) {
+      std::cerr << "ddp_bench: " << describe(!copies ? copies.error() : views.error()) << "\n";
+      return 2;
+    }
+    torch::optim::SGD copies_opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
+    torch::optim::SGD views_opt{other->parameters(), torch::optim::SGDOptions{1e-3}};
+    std::vector<double> copies_ms, views_ms;
+    auto one = [&](auto& ddp, auto& opt, std::vector<double>& into, bool keep) {
+      auto t0 = clock_type::now();
+      opt.zero_grad();
+      torch::nn::functional::cross_entropy(ddp->forward(x), y).backward();
+      opt.step();
+      if (keep)
+        into.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+    };
+    group->barrier()->wait();
+    for (int i = 0; i < o.warmup + o.iters; ++i) {
+      // Alternating which goes first, so that neither always follows the other.
+      if (i % 2 == 0) {
+        one(*copies, copies_opt, copies_ms, i >= o.warmup);
+        one(*views, views_opt, views_ms, i >= o.warmup);
+      } else {
+        one(*views, views_opt, views_ms, i >= o.warmup);
+        one(*copies, copies_opt, copies_ms, i >= o.warmup);
+      }
+    }
+    group->barrier()->wait();
+    if (rank == 0)
+      std::cout << "{\"impl\":\"troupe\",\"backend\":\"" << group->backend()
+                << "\",\"mode\":\"views_ab\",\"bucket_mb\":" << o.bucket_mb
+                << ",\"copies_median_ms\":" << median(copies_ms)
+                << ",\"views_median_ms\":" << median(views_ms)
+                << ",\"views_over_copies\":" << median(views_ms) / median(copies_ms)
+                << ",\"n\":" << copies_ms.size() << "}" << std::endl;
+    return 0;
   } else if (o.mode == "local") {
     torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
     times = time_loop(o, [&] {

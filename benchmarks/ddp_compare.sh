@@ -55,11 +55,15 @@ for line in open(sys.argv[1]):
     mode, impl, js = line.rstrip("\n").split("\t", 2)
     rows.setdefault(mode, {}).setdefault(impl, []).append(json.loads(js)["median_ms"])
 summary = {}
-print(f"{'mode':<16}{'pytorch ms':>12}{'troupe ms':>12}{'troupe/pytorch':>16}")
+# The paired ratio (each Troupe run over the PyTorch run right after it) is
+# steadier than the ratio of medians on a machine whose speed drifts.
+print(f"{'mode':<16}{'pytorch ms':>12}{'troupe ms':>12}{'troupe/pytorch':>16}{'paired ratio':>14}")
 for mode, impls in rows.items():
     t = statistics.median(impls["troupe"]); p = statistics.median(impls["pytorch"])
-    summary[mode] = {"pytorch_ms": round(p, 2), "troupe_ms": round(t, 2), "ratio": round(t / p, 3)}
-    print(f"{mode:<16}{p:>12.2f}{t:>12.2f}{t / p:>16.3f}")
+    paired = statistics.median(a / b for a, b in zip(impls["troupe"], impls["pytorch"]))
+    summary[mode] = {"pytorch_ms": round(p, 2), "troupe_ms": round(t, 2), "ratio": round(t / p, 3),
+                     "paired_ratio": round(paired, 3)}
+    print(f"{mode:<16}{p:>12.2f}{t:>12.2f}{t / p:>16.3f}{paired:>14.3f}")
 for impl in ("troupe", "pytorch"):
     d = {m: statistics.median(v[impl]) for m, v in rows.items()}
     for ddp in ("ddp_25", "ddp_25v"):

@@ -7,7 +7,8 @@
 #   (a) noop model, closed loop            vs the load generator's ceiling (echo-server)
 #   (b) XGBoost bench model, 20 ms SLO     vs the model's raw batched throughput (>= 80 %)
 #   (c) the same with max_batch_size 1     (b)/(c): what adaptive batching buys (>= 10x)
-#   (d) open-loop Poisson at 90 % of (b)   p99 within the SLO; (d') offered 150 %:
+#   (d) open-loop Poisson at 90 % of (b)   p99 within the SLO (also at 90 % of (d'),
+#                                          the capacity under the open-loop generator); (d') offered 150 %:
 #       the throughput that survives overload
 #   (e) 8-container ensemble, one straggler (100 ms), exp4, 20 ms SLO vs an SLO of 1 s (waits)
 #   (f) prediction cache, one input repeated vs echo-server (>= 50K qps)
@@ -260,6 +261,18 @@ for s in $scenarios; do
       --input-length 28 "${load[@]}")
     row "(d') xgb open, offered 150 % of (b): throughput under overload" "qps" \
       "$(fmt "$(jq .qps <<< "$r")")" "$xgb_qps" "-"
+    # The open-loop generator (256 connections, Poisson timers) costs more
+    # CPU than the closed loop, and shares the 2 cores with the frontend:
+    # the frontend's capacity under it is what it completes when overloaded
+    # (d'). 90 % of that is 90 % of capacity under this generator.
+    open_cap=$(jq .qps <<< "$r")
+    rate=$(awk -v q="$open_cap" 'BEGIN{ printf "%.0f", q * 0.9 }')
+    r=$(run_bench "d-open-90-of-open-capacity" open --url "$(url xgb)" --rate "$rate" \
+      --connections 256 --input-length 28 "${load[@]}")
+    row "(d) xgb open, 90 % of (d')" "qps / p50 / p99 / p99.9 us" \
+      "$(fmt "$(jq .qps <<< "$r")") / $(jq -r '"\(.p50_us) / \(.p99_us) / \(.p999_us)"' <<< "$r")" - \
+      "p99 <= 20000"
+    row "(d) xgb open, 90 % of (d')" "SLO attainment" "$(jq .slo_attainment <<< "$r")" - "-"
     stop_frontend
     ;;
   e)

@@ -6,7 +6,8 @@
 #   bash benchmarks/ddp_compare.sh BUILD_DIR [REPEATS] [ITERS] [ANCHOR]
 #
 # ANCHOR defaults to ../shared/anchors/ddp_bench.py next to the repository.
-# MODES="ddp_25 nosync ..." runs a subset. Modes ending in v run Troupe with gradients as bucket views against PyTorch's
+# MODES="ddp_25 nosync ..." runs a subset; BACKEND=ucx runs Troupe's side over
+# UCX (PyTorch's side is always Gloo). Modes ending in v run Troupe with gradients as bucket views against PyTorch's
 # default DDP (views off). Prints one line per run, a table of medians with the ratio troupe/pytorch,
 # and one JSON object on the last line.
 set -euo pipefail
@@ -33,7 +34,7 @@ for rep in $(seq 1 "$repeats"); do
     if [ "$mode" = local ]; then
       troupe_line=$("$build/benchmarks/ddp_bench" $args --iters "$iters" | tail -n 1)
     else
-      troupe_line=$("$build/apps/troupe" train --nproc 2 -- "$build/benchmarks/ddp_bench" \
+      troupe_line=$("$build/apps/troupe" train --nproc 2 --backend "${BACKEND:-gloo}" -- "$build/benchmarks/ddp_bench" \
                       $args --iters "$iters" | tail -n 1)
     fi
     # PyTorch's side of a bucket-view run is its default DDP (views off).

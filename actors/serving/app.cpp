@@ -246,6 +246,7 @@ void gather(app_pointer self, const query_inputs& inputs, std::vector<size_t> ch
     g.done(g);
     return;
   }
+  auto chosen_models = g.chosen;
   g.deadline_entry = st.deadlines.emplace(deadline, id);
   st.pending.emplace(id, std::move(g));
   arm_deadline_timer(self);
@@ -268,7 +269,7 @@ void gather(app_pointer self, const query_inputs& inputs, std::vector<size_t> ch
       }
       subset = std::make_shared<const query_inputs>(std::move(some));
     }
-    auto m = st.pending.at(id).chosen[r.slot];
+    auto m = chosen_models[r.slot];
     auto first = st.next_replica[m]++;
     ask_replica(self, id, r.slot, m, std::move(subset), std::move(r.rows),
                 std::move(subset_hashes), first, 0);

@@ -139,11 +139,17 @@ void dispatch(batcher_pointer self) {
   auto last_deadline = now;
   while (!st.queue.empty() && batch.size() < limit) {
     auto first = st.queue.begin();
+    if (auto& group = first->second.reply.group; group && group->answered) {
+      st.queue.erase(first);  // its group failed already: nobody waits for it
+      continue;
+    }
     last_deadline = std::max(last_deadline, first->first);
     batch.push_back(std::move(first->second.input));
     st.in_flight.push_back(std::move(first->second.reply));
     st.queue.erase(first);
   }
+  if (batch.empty())
+    return;  // only rows of failed groups were left
   st.oldest_arrival = now;  // the rest waited less long; a fair approximation
   st.busy = true;
   ++st.stats.batches;
@@ -192,13 +198,12 @@ caf::error refuse(const batcher_state& st, size_t count, int64_t budget_us) {
   return caf::none;
 }
 
-void enqueue(batcher_pointer self, query_input input, int64_t budget_us, reply_to reply) {
+void enqueue(batcher_pointer self, query_input input, clock_type::time_point deadline,
+             reply_to reply) {
   auto& st = self->state;
-  auto now = clock_type::now();
   if (st.queue.empty())
-    st.oldest_arrival = now;
-  st.queue.emplace(now + std::chrono::microseconds{budget_us},
-                   queued_query{std::move(input), std::move(reply)});
+    st.oldest_arrival = clock_type::now();
+  st.queue.emplace(deadline, queued_query{std::move(input), std::move(reply)});
 }
 
 batcher_stats make_stats(batcher_state& st) {
@@ -232,7 +237,8 @@ batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_
       if (auto err = refuse(st, 1, budget_us))
         return err;
       auto rp = self->make_response_promise<std::string>();
-      enqueue(self, std::move(input), budget_us, reply_to{rp, nullptr, 0});
+      enqueue(self, std::move(input), clock_type::now() + std::chrono::microseconds{budget_us},
+              reply_to{rp, nullptr, 0});
       dispatch(self);
       return rp;
     },
@@ -247,8 +253,11 @@ batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_
       group->outputs.resize(inputs.size());
       group->remaining = inputs.size();
       group->promise = self->make_response_promise<model_outputs>();
+      // One deadline for the group: its rows stay together in the queue
+      // (equal keys keep their order) and expire together.
+      auto deadline = clock_type::now() + std::chrono::microseconds{budget_us};
       for (size_t i = 0; i < inputs.size(); ++i)
-        enqueue(self, std::move(inputs[i]), budget_us, reply_to{{}, group, i});
+        enqueue(self, std::move(inputs[i]), deadline, reply_to{{}, group, i});
       dispatch(self);
       return group->promise;
     },

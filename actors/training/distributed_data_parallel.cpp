@@ -246,9 +246,18 @@ ddp_engine::make(std::shared_ptr<torch::nn::Module> module,
   d.options = std::move(options);
   if (!d.options.hook)
     d.options.hook = make_allreduce_hook();
+  // A parameter shared by two modules (tied weights) is listed under both
+  // names; it gets one slot, or its two hooks would reduce it twice (and,
+  // with bucket views, copy from a bucket whose allreduce is in flight).
+  std::unordered_set<const c10::TensorImpl*> seen;
   for (auto& item : d.module->named_parameters()) {
-    if (!item.value().requires_grad())
+    if (!item.value().requires_grad() || !seen.insert(item.value().unsafeGetTensorImpl()).second)
       continue;
+    if (d.options.gradient_as_bucket_view && !item.value().device().is_cpu())
+      return make_error(errc::invalid_argument,
+                        "DDP: gradient_as_bucket_view needs CPU parameters (the buckets are in "
+                        "host memory); '" + item.key() + "' is on "
+                          + item.value().device().str());
     if (item.value().scalar_type() != torch::kFloat32)
       return make_error(errc::invalid_argument, "DDP supports float32 parameters; '"
                                                   + item.key() + "' is "
@@ -329,7 +338,14 @@ void ddp_engine::after_forward(const torch::Tensor& output) {
       if (!reached.count(d.accumulators[i].get())) {
         unused.push_back(i);
         d.unused_this_pass[i] = true;
-        d.slot(i).zero_();
+        // Unused in this pass, but a gradient accumulated under no_sync is
+        // still this rank's contribution (taken now: the reducer may start
+        // the bucket before backward reaches it).
+        auto grad = d.params[i].grad();
+        if (!grad.defined())
+          d.slot(i).zero_();
+        else if (!d.in_slot(i, grad))
+          d.slot(i).copy_(grad.reshape({-1}));
       }
   }
   caf::anon_send(d.reducer, begin_atom::value, std::move(unused));

@@ -34,12 +34,18 @@ BOOST_AUTO_TEST_CASE(two_ranks_get_the_gradients_of_local_training_on_the_double
 
 BOOST_AUTO_TEST_CASE(gradients_as_bucket_views_give_the_same_gradients_and_stay_views) {
   // The worker also fails unless every gradient aliases its bucket.
-  for (auto mode : {"equivalence", "no_sync", "unused", "fp16"}) {
+  for (auto mode : {"equivalence", "no_sync", "unused", "fp16", "tied"}) {
     auto r = train(2, std::string{mode} + "+views");
     BOOST_TEST(r.status == 0, mode << ": " << r.output);
     BOOST_TEST(count(r.output, std::string{"ddp ok: "} + mode + " (bucket views)") == 2u,
                r.output);
   }
+}
+
+BOOST_AUTO_TEST_CASE(tied_weights_listed_twice_are_reduced_once_and_match_local_training) {
+  auto r = train(2, "tied");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: tied") == 2u, r.output);
 }
 
 BOOST_AUTO_TEST_CASE(three_ranks_agree_too) {

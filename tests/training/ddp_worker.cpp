@@ -20,19 +20,23 @@ using namespace troupe::training;
 namespace {
 
 struct NetImpl : torch::nn::Module {
-  NetImpl(int64_t hidden, bool with_unused_branch) {
+  NetImpl(int64_t hidden, bool with_unused_branch, bool tied = false) {
     fc1 = register_module("fc1", torch::nn::Linear(20, hidden));
     fc2 = register_module("fc2", torch::nn::Linear(hidden, hidden));
     fc3 = register_module("fc3", torch::nn::Linear(hidden, 5));
     if (with_unused_branch)
       aux = register_module("aux", torch::nn::Linear(hidden, 5));
+    if (tied)
+      fc2_again = register_module("fc2_again", fc2);  // the same weights, listed twice
   }
   torch::Tensor forward(torch::Tensor x) {
     x = torch::relu(fc1->forward(x));
     x = torch::relu(fc2->forward(x));
+    if (fc2_again)
+      x = torch::relu(fc2_again->forward(x));
     return fc3->forward(x);  // aux is never used
   }
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr}, aux{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr}, aux{nullptr}, fc2_again{nullptr};
 };
 TORCH_MODULE(Net);
 
@@ -162,7 +166,8 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
   torch::manual_seed(static_cast<uint64_t>(100 + rank));
   bool branchy = mode == "unused" || mode == "unused_error";
   int64_t hidden = (mode == "mismatch" && rank == world - 1) ? 48 : 32;
-  Net model{hidden, branchy};
+  bool tied = mode == "tied";
+  Net model{hidden, branchy, tied};
   ddp_options options;
   options.first_bucket_bytes = 2048;  // several buckets even for a small model
   options.bucket_cap_bytes = 4096;
@@ -193,11 +198,11 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
   auto& wrapped = **ddp;
   if (!identical_across_ranks(group, model))
     return fail("parameters differ after construction");
-  Net reference{hidden, branchy};
+  Net reference{hidden, branchy, tied};
   torch::optim::SGD optimizer{model->parameters(), torch::optim::SGDOptions{0.1}};
   torch::optim::SGD reference_optimizer{reference->parameters(), torch::optim::SGDOptions{0.1}};
   copy_parameters(model, reference);
-  int steps = mode == "equivalence" || mode == "fp16" ? 5 : 2;
+  int steps = mode == "equivalence" || mode == "fp16" || mode == "tied" ? 5 : 2;
   double tolerance = mode == "fp16" ? 2e-2 : 1e-6;
   for (int step = 0; step < steps; ++step) {
     int micro = mode == "no_sync" ? 3 : 1;  // micro-batches accumulated per step

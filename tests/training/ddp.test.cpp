@@ -42,6 +42,14 @@ BOOST_AUTO_TEST_CASE(gradients_as_bucket_views_give_the_same_gradients_and_stay_
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_parameter_used_only_under_no_sync_keeps_its_accumulated_gradient) {
+  for (auto mode : {"unused_after_no_sync", "unused_after_no_sync+views"}) {
+    auto r = train(2, mode);
+    BOOST_TEST(r.status == 0, mode << ": " << r.output);
+    BOOST_TEST(count(r.output, "ddp ok: unused_after_no_sync") == 2u, r.output);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(tied_weights_listed_twice_are_reduced_once_and_match_local_training) {
   auto r = train(2, "tied");
   BOOST_TEST(r.status == 0, r.output);

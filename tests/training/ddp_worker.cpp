@@ -34,8 +34,10 @@ struct NetImpl : torch::nn::Module {
     x = torch::relu(fc2->forward(x));
     if (fc2_again)
       x = torch::relu(fc2_again->forward(x));
-    return fc3->forward(x);  // aux is never used
+    auto out = fc3->forward(x);
+    return use_aux ? out + aux->forward(x) : out;  // aux is unused unless asked
   }
+  bool use_aux = false;
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr}, aux{nullptr}, fc2_again{nullptr};
 };
 TORCH_MODULE(Net);
@@ -100,6 +102,70 @@ bool identical_across_ranks(collectives::process_group& group, Net& model) {
     if (std::memcmp(all.data(), all.data() + n * static_cast<size_t>(r), n * sizeof(float)) != 0)
       return false;
   return true;
+}
+
+// find_unused_parameters with no_sync: aux is used in the no_sync
+// micro-batch only. Its gradient from that micro-batch is this rank's
+// contribution at the synchronized step, as in local accumulation.
+int run_unused_after_no_sync(collectives::process_group& group, caf::actor_system& sys,
+                             bool bucket_views) {
+  const int64_t b = 8;
+  auto rank = group.rank();
+  auto world = group.size();
+  torch::manual_seed(static_cast<uint64_t>(100 + rank));
+  Net model{32, true};
+  Net reference{32, true};
+  ddp_options options;
+  options.first_bucket_bytes = 2048;
+  options.bucket_cap_bytes = 4096;
+  options.find_unused_parameters = true;
+  options.gradient_as_bucket_view = bucket_views;
+  auto ddp = distributed_data_parallel<Net>::make(
+    model, std::shared_ptr<collectives::process_group>(&group, [](auto*) {}), sys, options);
+  if (!ddp)
+    return fail(describe(ddp.error()));
+  auto& wrapped = **ddp;
+  copy_parameters(model, reference);
+  for (int step = 0; step < 2; ++step) {
+    auto [x, y] = full_batch(b * world * 2, 50 + step);
+    model->zero_grad();
+    for (int m = 0; m < 2; ++m) {
+      model->use_aux = m == 0;
+      auto rows = x.narrow(0, (m * world + rank) * b, b);
+      auto labels = y.narrow(0, (m * world + rank) * b, b);
+      if (m == 0) {
+        auto guard = wrapped.no_sync();
+        torch::nn::functional::cross_entropy(wrapped.forward(rows), labels).backward();
+      } else {
+        torch::nn::functional::cross_entropy(wrapped.forward(rows), labels).backward();
+      }
+    }
+    // Local: the mean loss of each micro-batch over all ranks' rows, summed.
+    reference->zero_grad();
+    for (int m = 0; m < 2; ++m) {
+      reference->use_aux = m == 0;
+      auto rows = x.narrow(0, m * world * b, world * b);
+      auto labels = y.narrow(0, m * world * b, world * b);
+      torch::nn::functional::cross_entropy(reference->forward(rows), labels).backward();
+    }
+    auto aux_grad = model->aux->weight.grad();
+    if (!aux_grad.defined())
+      return fail("aux lost its gradient from the no_sync micro-batch");
+    auto err = max_relative_error(aux_grad, reference->aux->weight.grad());
+    auto all = std::max(err, max_relative_error(model->fc1->weight.grad(),
+                                                reference->fc1->weight.grad()));
+    std::cout << "rank " << rank << " step " << step << " max_rel_err " << all << std::endl;
+    if (!(all <= 1e-6))
+      return fail("gradients differ from local accumulation: " + std::to_string(all));
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters())
+      p.sub_(p.grad() * 0.1);
+    for (auto& p : reference->parameters())
+      p.sub_(p.grad() * 0.1);
+  }
+  std::cout << "ddp ok: unused_after_no_sync" << (bucket_views ? " (bucket views)" : "")
+            << std::endl;
+  return 0;
 }
 
 // Debug mode: rank 0 allreduces 10 floats where the others allreduce 20;
@@ -188,6 +254,8 @@ int run(const std::string& mode, collectives::process_group& group, caf::actor_s
     return 0;
   }
   auto shared_group = std::shared_ptr<collectives::process_group>(&group, [](auto*) {});
+  if (mode == "unused_after_no_sync")
+    return run_unused_after_no_sync(group, sys, bucket_views);
   if (mode == "join")
     return run_join(group, sys, shared_group, model, options);
   if (mode == "desync")

@@ -288,22 +288,22 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return result;
 }
 
-/// Answers `inputs`, all with the models `chosen`, through `deliver(row, p)`.
+/// Answers `inputs` (query ids `ids`), all with the models `chosen`,
+/// through `deliver(row, p)`.
 void predict_rows(app_pointer self, const query_inputs& inputs, std::vector<size_t> chosen,
-                  std::function<void(size_t, prediction)> deliver) {
+                  std::vector<uint64_t> ids, std::function<void(size_t, prediction)> deliver) {
   auto& st = self->state;
   auto started = clock_type::now();
   auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin;
-  auto first_query_id = st.query_ids->fetch_add(inputs.size()) + 1;
   gather(self, inputs, std::move(chosen), deadline,
-         [self, started, first_query_id, deliver = std::move(deliver)](gathering& g) {
+         [self, started, ids = std::move(ids), deliver = std::move(deliver)](gathering& g) {
            auto& st = self->state;
            auto latency_us = static_cast<double>(
              std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
                .count());
            for (size_t row = 0; row < g.rows; ++row) {
              prediction p;
-             p.query_id = first_query_id + row;
+             p.query_id = ids[row];
              auto answers = g.row_answers(row);
              for (size_t slot = 0; slot < g.chosen.size(); ++slot)
                if (!answers[slot])
@@ -364,7 +364,10 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
   return {
     [self](predict_atom, query_input& input) -> caf::result<prediction> {
       auto rp = self->make_response_promise<prediction>();
-      predict_rows(self, query_inputs{std::move(input)}, self->state.policy->choose(self->state.rng),
+      auto& st = self->state;
+      query_inputs one;
+      one.push_back(std::move(input));
+      predict_rows(self, one, st.policy->choose(st.rng), {st.query_ids->fetch_add(1) + 1},
                    [rp](size_t, prediction p) mutable { rp.deliver(std::move(p)); });
       return rp;
     },
@@ -386,12 +389,17 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
       std::map<std::vector<size_t>, std::vector<size_t>> rows_by_choice;
       for (size_t i = 0; i < inputs.size(); ++i)
         rows_by_choice[st.policy->choose(st.rng)].push_back(i);
+      // Query ids in row order, whatever the grouping.
+      auto first_id = st.query_ids->fetch_add(inputs.size()) + 1;
       for (auto& [chosen, rows] : rows_by_choice) {
         query_inputs group;
+        std::vector<uint64_t> ids;
         group.reserve(rows.size());
-        for (auto i : rows)
+        for (auto i : rows) {
           group.push_back(std::move(inputs[i]));
-        predict_rows(self, group, chosen, [b, rows = rows](size_t k, prediction p) {
+          ids.push_back(first_id + i);
+        }
+        predict_rows(self, group, chosen, std::move(ids), [b, rows = rows](size_t k, prediction p) {
           b->results[rows[k]] = std::move(p);
           if (--b->remaining == 0)
             b->rp.deliver(std::move(b->results));

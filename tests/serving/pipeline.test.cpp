@@ -315,7 +315,8 @@ BOOST_AUTO_TEST_CASE(an_app_answers_with_its_model_output) {
   BOOST_CHECK_EQUAL((*batch)[0].output, "1");
   BOOST_CHECK_EQUAL((*batch)[1].output, "4");
   BOOST_CHECK_EQUAL((*batch)[2].output, "0");
-  BOOST_CHECK_NE((*batch)[0].query_id, (*batch)[1].query_id);
+  BOOST_CHECK_EQUAL((*batch)[1].query_id, (*batch)[0].query_id + 1);  // in row order
+  BOOST_CHECK_EQUAL((*batch)[2].query_id, (*batch)[0].query_id + 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_model_too_slow_for_the_slo_gives_the_default_output_by_the_deadline) {
@@ -414,6 +415,27 @@ BOOST_AUTO_TEST_CASE(a_batch_request_through_an_ensemble_answers_each_row_at_the
     BOOST_CHECK((*batch)[i].models_missing == std::vector<std::string>{"b:1"});
   }
   BOOST_CHECK_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 200);
+}
+
+BOOST_AUTO_TEST_CASE(an_exp3_batch_request_splits_rows_by_arm_and_answers_them_in_order) {
+  auto a = std::make_shared<sum_model>();
+  auto b = std::make_shared<sum_model>();
+  auto app = app_with(spec_of("rows_exp3", "exp3", 1'000'000, {"a", "b"}),
+                      {{"a:1", {batcher_for(a, "a:1")}}, {"b:1", {batcher_for(b, "b:1")}}});
+  query_inputs rows;
+  for (int i = 0; i < 60; ++i)
+    rows.push_back(numbers({double(i), 1}));
+  auto batch = ask<predictions>(app, predict_atom::value, rows);
+  BOOST_REQUIRE_MESSAGE(batch, test::why(batch));
+  BOOST_REQUIRE_EQUAL(batch->size(), 60u);
+  for (size_t i = 0; i < 60; ++i) {
+    BOOST_CHECK_EQUAL((*batch)[i].output, std::to_string(i + 1));
+    BOOST_CHECK_EQUAL((*batch)[i].query_id, (*batch)[0].query_id + i);
+  }
+  // Exp3 draws an arm per row: both models got some rows, in one group each.
+  BOOST_CHECK_GT(a->queries.load(), 0u);
+  BOOST_CHECK_GT(b->queries.load(), 0u);
+  BOOST_CHECK_EQUAL(a->queries.load() + b->queries.load(), 60u);
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_request_goes_to_another_replica_when_one_fails) {

@@ -39,13 +39,12 @@ std::optional<std::string> prediction_cache::get(const std::string& model, uint6
   auto& s = shard_for(input_hash);
   std::lock_guard<std::mutex> guard{s.mutex};
   auto i = s.index.find(key);
-  if (i == s.index.end() || s.slots[i->second].hash != input_hash
-      || s.slots[i->second].model != model) {
+  if (!i || s.slots[*i].hash != input_hash || s.slots[*i].model != model) {
     ++s.misses;
     return std::nullopt;
   }
   ++s.hits;
-  auto& entry = s.slots[i->second];
+  auto& entry = s.slots[*i];
   entry.referenced = true;
   return entry.output;
 }
@@ -82,9 +81,9 @@ void prediction_cache::put(const std::string& model, uint64_t input_hash, std::s
     return;
   auto& s = shard_for(input_hash);
   std::lock_guard<std::mutex> guard{s.mutex};
-  if (auto i = s.index.find(key); i != s.index.end()) {
+  if (auto i = s.index.find(key)) {
     // The same entry, or another whose key mixes alike: replaced either way.
-    auto& entry = s.slots[i->second];
+    auto& entry = s.slots[*i];
     s.bytes -= cost_of(entry.model, entry.output);
     if (entry.model != model)
       entry.model = model;
@@ -96,7 +95,7 @@ void prediction_cache::put(const std::string& model, uint64_t input_hash, std::s
       evict_one(s);
     return;
   }
-  while (s.bytes + cost > shard_capacity_ && !s.index.empty())
+  while (s.bytes + cost > shard_capacity_ && s.index.size() > 0)
     evict_one(s);
   size_t at;
   if (!s.free_slots.empty()) {
@@ -112,7 +111,7 @@ void prediction_cache::put(const std::string& model, uint64_t input_hash, std::s
   entry.output = std::move(output);
   entry.referenced = false;  // a new entry earns its second chance by a hit
   entry.used = true;
-  s.index.emplace(key, at);
+  s.index.put(key, static_cast<uint32_t>(at));
   s.bytes += cost;
   ++s.insertions;
 }

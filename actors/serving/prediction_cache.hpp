@@ -14,8 +14,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "actors/serving/flat_index.hpp"
 
 namespace troupe::serving {
 
@@ -58,7 +59,7 @@ private:
     // string to build or compare per lookup: with unique inputs the index
     // was the pipeline's hottest code); a slot holds the full key, so two
     // keys that mix alike only evict each other.
-    std::unordered_map<uint64_t, size_t> index;
+    flat_index index;
     std::vector<slot> slots;
     std::vector<size_t> free_slots;
     size_t hand = 0;

@@ -2,7 +2,11 @@
 #define BOOST_TEST_MODULE batching_and_cache
 #include <boost/test/unit_test.hpp>
 
+#include <random>
+#include <unordered_map>
+
 #include "actors/serving/aimd_batch_sizer.hpp"
+#include "actors/serving/flat_index.hpp"
 #include "actors/serving/prediction_cache.hpp"
 #include "messages/serving_types.hpp"
 
@@ -120,6 +124,59 @@ BOOST_AUTO_TEST_CASE(replacing_an_output_keeps_one_entry) {
   c.put("m:1", 5, "bb");
   BOOST_CHECK_EQUAL(c.get("m:1", 5).value_or(""), "bb");
   BOOST_CHECK_EQUAL(c.stats().entries, 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cache_index)
+
+BOOST_AUTO_TEST_CASE(the_flat_index_agrees_with_a_map_through_random_puts_and_erases) {
+  // Keys clustered in few home positions (low bits alike) make long probe
+  // runs, the case backward-shift deletion must get right. (Key 0 is left
+  // out: it shares an entry with key 1, by design.)
+  flat_index index;
+  std::unordered_map<uint64_t, uint32_t> reference;
+  std::mt19937_64 rng{7};
+  for (int op = 0; op < 200'000; ++op) {
+    uint64_t key = (1 + rng() % 3000) << 20 | (rng() % 4);
+    if (rng() % 3 == 0) {
+      index.erase(key);
+      reference.erase(key);
+    } else {
+      auto value = static_cast<uint32_t>(rng());
+      index.put(key, value);
+      reference[key] = value;
+    }
+    if (op % 1000 == 0)
+      BOOST_REQUIRE_EQUAL(index.size(), reference.size());
+  }
+  BOOST_CHECK_EQUAL(index.size(), reference.size());
+  for (uint64_t k = 1; k <= 3000; ++k)
+    for (uint64_t low = 0; low < 4; ++low) {
+      auto key = k << 20 | low;
+      auto found = index.find(key);
+      auto expected = reference.find(key);
+      BOOST_REQUIRE_EQUAL(found.has_value(), expected != reference.end());
+      if (found)
+        BOOST_REQUIRE_EQUAL(*found, expected->second);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cached_outputs_survive_heavy_eviction_under_the_right_keys) {
+  // Many more entries than fit: what remains must answer for its own key.
+  prediction_cache cache(64 * 1024, 2);
+  for (uint64_t i = 0; i < 20'000; ++i)
+    cache.put(i % 2 ? "a:1" : "b:1", i * 0x9e3779b97f4a7c15ULL, std::to_string(i));
+  size_t found = 0;
+  for (uint64_t i = 0; i < 20'000; ++i)
+    if (auto hit = cache.get(i % 2 ? "a:1" : "b:1", i * 0x9e3779b97f4a7c15ULL)) {
+      BOOST_REQUIRE_EQUAL(*hit, std::to_string(i));
+      ++found;
+    }
+  BOOST_CHECK_GT(found, 100u);
+  BOOST_CHECK_LT(found, 20'000u);
+  BOOST_CHECK(!cache.get("c:1", 5 * 0x9e3779b97f4a7c15ULL));  // another model, same input
+  BOOST_CHECK_EQUAL(cache.stats().entries, found);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -29,6 +29,7 @@ struct bench_options {
   double size_mib = 16;      // allreduce: message size
   double bucket_mb = 25;
   bool bucket_views = false;  // ddp_options::gradient_as_bucket_view
+  std::string trace;          // ddp_options::trace_path (+ ".RANK.json")
   int iters = 100;
   int warmup = 10;
   int64_t hidden = 1024;
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   app.add_option("--size-mib", o.size_mib, "message size of --mode allreduce");
   app.add_option("--bucket-mb", o.bucket_mb, "bucket cap in MiB");
   app.add_flag("--bucket-views", o.bucket_views, "gradients as views into the buckets");
+  app.add_option("--trace", o.trace, "write a Chrome trace of each rank to TRACE.RANK.json");
   app.add_option("--iters", o.iters);
   app.add_option("--warmup", o.warmup);
   app.add_option("--hidden", o.hidden);
@@ -193,6 +195,8 @@ int main(int argc, char** argv) {
     ddp_options options;
     options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
     options.gradient_as_bucket_view = o.bucket_views;
+    if (!o.trace.empty())
+      options.trace_path = o.trace + "." + std::to_string(rank) + ".json";
     auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys, options);
     if (!ddp) {
       std::cerr << "ddp_bench: " << describe(ddp.error()) << "\n";

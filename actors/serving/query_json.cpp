@@ -204,6 +204,21 @@ bool read_json_number(std::string_view s, size_t& i, double& out) {
   return ec == std::errc{} && end == s.data() + i && std::isfinite(out);
 }
 
+/// Items separated by commas at s[i..], each read by `item` (false: not
+/// a form the fast path takes).
+template <class ReadItem>
+bool read_comma_list(std::string_view s, size_t& i, ReadItem item) {
+  for (;;) {
+    skip_space(s, i);
+    if (!item())
+      return false;
+    skip_space(s, i);
+    if (i >= s.size() || s[i] != ',')
+      return true;
+    ++i;
+  }
+}
+
 /// One array of numbers at s[i..] ("[n, n, ...]"), checked as the general
 /// path would check it; false where that path should decide.
 bool read_numeric_array(std::string_view s, size_t& i, input_kind kind, uint64_t expected_length,
@@ -213,25 +228,19 @@ bool read_numeric_array(std::string_view s, size_t& i, input_kind kind, uint64_t
   input = query_input{kind, {}, {}};
   input.numbers.reserve(expected_length > 0 ? expected_length : 32);
   skip_space(s, i);
-  if (i < s.size() && s[i] != ']') {
-    for (;;) {
-      skip_space(s, i);
-      double x;
-      if (!read_json_number(s, i, x))
-        return false;
-      if (kind == input_kind::ints && (std::trunc(x) != x || std::fabs(x) > max_exact_int))
-        return false;
-      if (kind == input_kind::floats && std::fabs(x) > FLT_MAX)
-        return false;
-      input.numbers.push_back(x);
-      skip_space(s, i);
-      if (i < s.size() && s[i] == ',') {
-        ++i;
-        continue;
-      }
-      break;
-    }
-  }
+  auto read_number = [&] {
+    double x;
+    if (!read_json_number(s, i, x))
+      return false;
+    if (kind == input_kind::ints && (std::trunc(x) != x || std::fabs(x) > max_exact_int))
+      return false;
+    if (kind == input_kind::floats && std::fabs(x) > FLT_MAX)
+      return false;
+    input.numbers.push_back(x);
+    return true;
+  };
+  if (i < s.size() && s[i] != ']' && !read_comma_list(s, i, read_number))
+    return false;
   if (!expect(s, i, "]"))
     return false;
   return expected_length == 0 || input.numbers.size() == expected_length;
@@ -251,21 +260,15 @@ std::optional<predict_request> fast_numeric_request(std::string_view s, input_ki
       return std::nullopt;
     result.inputs.push_back(std::move(input));
   } else if (i = at_key; expect(s, i, "\"input_batch\"")) {
-    if (!expect(s, i, ":") || !expect(s, i, "["))
-      return std::nullopt;
-    for (;;) {
+    auto read_row = [&] {
       query_input input;
       if (!read_numeric_array(s, i, kind, expected_length, input))
-        return std::nullopt;
+        return false;
       result.inputs.push_back(std::move(input));
-      skip_space(s, i);
-      if (i < s.size() && s[i] == ',') {
-        ++i;
-        continue;
-      }
-      break;
-    }
-    if (!expect(s, i, "]"))
+      return true;
+    };
+    if (!expect(s, i, ":") || !expect(s, i, "[") || !read_comma_list(s, i, read_row)
+        || !expect(s, i, "]"))
       return std::nullopt;
     result.batch = true;
   } else {

@@ -244,7 +244,7 @@ for s in $scenarios; do
       xgb_qps=$(jq .qps <<< "$(run_bench d-capacity closed --url "$(url xgb)" \
         --connections "$conns" --input-length 28 "${load[@]}")")
     fi
-    for pct in 50 90 110; do
+    for pct in 50 80 90 110; do
       rate=$(awk -v q="$xgb_qps" -v p="$pct" 'BEGIN{ printf "%.0f", q * p / 100 }')
       r=$(run_bench "d-open-$pct" open --url "$(url xgb)" --rate "$rate" --connections 256 \
         --input-length 28 "${load[@]}")

@@ -10,6 +10,10 @@
 //                       (error: next replica)              ▲
 //                                       deadline timer ────┘  (what is there)
 //
+// A batch request's rows go through the same path together: rows with the
+// same chosen models form one gathering, and each model gets one message
+// with the rows that missed the cache (its batcher queues them as a group).
+//
 // Feedback asks the policy's feedback models for their outputs on the
 // labelled input (mostly cache hits: the query came first), updates the
 // weights and persists them in the store before it answers.

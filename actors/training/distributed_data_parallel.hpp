@@ -41,7 +41,9 @@ struct ddp_options {
   /// and the reduced average is already in .grad(), saving two copies of
   /// every gradient per iteration. Off by default, as in PyTorch: a
   /// zero_grad() that sets gradients to none breaks the aliasing for one
-  /// iteration (DDP then copies, and restores the view).
+  /// iteration (DDP then copies, and restores the view). A rank that has
+  /// joined (uneven inputs) shadows the others with zeroed buckets, so its
+  /// gradients end up holding the others' average.
   bool gradient_as_bucket_view = false;
   /// How buckets cross the group; allreduce by default.
   std::shared_ptr<comm_hook> hook;

@@ -50,6 +50,12 @@ BOOST_AUTO_TEST_CASE(a_parameter_used_only_under_no_sync_keeps_its_accumulated_g
   }
 }
 
+BOOST_AUTO_TEST_CASE(uneven_inputs_join_with_bucket_views_too) {
+  auto r = train(2, "join+views");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(count(r.output, "ddp ok: join") == 2u, r.output);
+}
+
 BOOST_AUTO_TEST_CASE(tied_weights_listed_twice_are_reduced_once_and_match_local_training) {
   auto r = train(2, "tied");
   BOOST_TEST(r.status == 0, r.output);

@@ -201,17 +201,20 @@ void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m,
 
 /// Collects the outputs of `chosen` models for `inputs` by `deadline`, then
 /// calls `done` (at once when the cache has them all).
-void gather(app_pointer self, const query_inputs& inputs, std::vector<size_t> chosen,
+void gather(app_pointer self, query_inputs inputs_in, std::vector<size_t> chosen,
             clock_type::time_point deadline, gather_done done) {
   auto& st = self->state;
   auto id = st.next_gathering++;
+  // Held once for every model that missed on every row (the usual case),
+  // and kept for retries on another replica.
+  auto inputs = std::make_shared<const query_inputs>(std::move(inputs_in));
   std::vector<uint64_t> hashes;
-  hashes.reserve(inputs.size());
-  for (auto& input : inputs)
+  hashes.reserve(inputs->size());
+  for (auto& input : *inputs)
     hashes.push_back(hash_input(input));
   gathering g;
   g.chosen = std::move(chosen);
-  g.rows = inputs.size();
+  g.rows = inputs->size();
   g.answers.resize(g.rows * g.chosen.size());
   g.errors.resize(g.rows * g.chosen.size());
   g.deadline = deadline;
@@ -250,21 +253,16 @@ void gather(app_pointer self, const query_inputs& inputs, std::vector<size_t> ch
   g.deadline_entry = st.deadlines.emplace(deadline, id);
   st.pending.emplace(id, std::move(g));
   arm_deadline_timer(self);
-  // Models that missed on every row (the usual case) share one copy of
-  // the inputs, kept for retries on another replica.
-  std::shared_ptr<const query_inputs> all_rows;
   for (auto& r : requests) {
     std::shared_ptr<const query_inputs> subset;
     std::vector<uint64_t> subset_hashes;
-    if (r.rows.size() == inputs.size()) {
-      if (!all_rows)
-        all_rows = std::make_shared<const query_inputs>(inputs);
-      subset = all_rows;
+    if (r.rows.size() == inputs->size()) {
+      subset = inputs;
       subset_hashes = hashes;
     } else {
       query_inputs some;
       for (auto row : r.rows) {
-        some.push_back(inputs[row]);
+        some.push_back((*inputs)[row]);
         subset_hashes.push_back(hashes[row]);
       }
       subset = std::make_shared<const query_inputs>(std::move(some));
@@ -290,12 +288,12 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
 
 /// Answers `inputs` (query ids `ids`), all with the models `chosen`,
 /// through `deliver(row, p)`.
-void predict_rows(app_pointer self, const query_inputs& inputs, std::vector<size_t> chosen,
+void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> chosen,
                   std::vector<uint64_t> ids, std::function<void(size_t, prediction)> deliver) {
   auto& st = self->state;
   auto started = clock_type::now();
   auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin;
-  gather(self, inputs, std::move(chosen), deadline,
+  gather(self, std::move(inputs), std::move(chosen), deadline,
          [self, started, ids = std::move(ids), deliver = std::move(deliver)](gathering& g) {
            auto& st = self->state;
            auto latency_us = static_cast<double>(
@@ -367,7 +365,7 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
       auto& st = self->state;
       query_inputs one;
       one.push_back(std::move(input));
-      predict_rows(self, one, st.policy->choose(st.rng), {st.query_ids->fetch_add(1) + 1},
+      predict_rows(self, std::move(one), st.policy->choose(st.rng), {st.query_ids->fetch_add(1) + 1},
                    [rp](size_t, prediction p) mutable { rp.deliver(std::move(p)); });
       return rp;
     },
@@ -399,7 +397,7 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
           group.push_back(std::move(inputs[i]));
           ids.push_back(first_id + i);
         }
-        predict_rows(self, group, chosen, std::move(ids), [b, rows = rows](size_t k, prediction p) {
+        predict_rows(self, std::move(group), chosen, std::move(ids), [b, rows = rows](size_t k, prediction p) {
           b->results[rows[k]] = std::move(p);
           if (--b->remaining == 0)
             b->rp.deliver(std::move(b->results));

@@ -55,7 +55,9 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
   }
 
   bool in_slot(size_t i, const torch::Tensor& grad) {
-    return grad.defined() && grad.data_ptr() == slot(i).data_ptr();
+    auto& s = slots[i];
+    return grad.defined()
+           && grad.data_ptr() == buckets[s.bucket].data_ptr<float>() + s.offset;
   }
 
   // Parameter i's slot shaped like the parameter, sharing the bucket's
@@ -79,6 +81,19 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
     torch::NoGradGuard no_grad;
     slot(i).copy_(grad.reshape({-1}));
     grad = slot_as_gradient(i);
+  }
+
+  // Parameter i's gradient (zero if it has none) becomes its slot's content:
+  // nothing to do for a bucket view, one copy otherwise (and with bucket
+  // views, the gradient becomes one again).
+  void gradient_to_slot(size_t i) {
+    auto grad = params[i].grad();
+    if (!grad.defined())
+      slot(i).zero_();
+    else if (options.gradient_as_bucket_view)
+      alias_gradient(i);
+    else
+      slot(i).copy_(grad.reshape({-1}));
   }
 
   void build_buckets(const std::vector<size_t>& order) {
@@ -143,15 +158,7 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
   void on_gradient(size_t i) {
     if (!sync_this_pass)
       return;
-    auto grad = params[i].grad();
-    if (in_slot(i, grad))
-      ;  // a bucket view: autograd accumulated in place
-    else if (!grad.defined())
-      slot(i).zero_();
-    else if (options.gradient_as_bucket_view)
-      alias_gradient(i);  // after a zero_grad() to none, or the first pass
-    else
-      slot(i).copy_(grad.reshape({-1}));
+    gradient_to_slot(i);
     if (!finalize_queued.exchange(true)) {
       backward_start = ddp_trace::clock_type::now();
       torch::autograd::Engine::get_default_engine().queue_callback(
@@ -341,11 +348,7 @@ void ddp_engine::after_forward(const torch::Tensor& output) {
         // Unused in this pass, but a gradient accumulated under no_sync is
         // still this rank's contribution (taken now: the reducer may start
         // the bucket before backward reaches it).
-        auto grad = d.params[i].grad();
-        if (!grad.defined())
-          d.slot(i).zero_();
-        else if (!d.in_slot(i, grad))
-          d.slot(i).copy_(grad.reshape({-1}));
+        d.gradient_to_slot(i);
       }
   }
   caf::anon_send(d.reducer, begin_atom::value, std::move(unused));

@@ -6,6 +6,10 @@
 #include "runtime/collectives/gloo_process_group.hpp"
 #include "runtime/collectives/ucx_process_group.hpp"
 
+#ifdef TROUPE_HAVE_NCCL
+#include "runtime/collectives/nccl_process_group.hpp"
+#endif
+
 namespace troupe::collectives {
 
 const std::vector<std::string>& known_backends() {
@@ -13,12 +17,25 @@ const std::vector<std::string>& known_backends() {
   return names;
 }
 
+namespace {
+
+// NCCL needs the CUDA toolkit at build time; CMake defines TROUPE_HAVE_NCCL
+// for this library when it found one (cmake/TroupeDependencies.cmake).
+#ifdef TROUPE_HAVE_NCCL
+constexpr bool nccl_built = true;
+#else
+constexpr bool nccl_built = false;
+#endif
+
+} // namespace
+
 caf::error check_backend(const std::string& backend) {
-  if (backend == "gloo" || backend == "ucx")
+  if (backend == "gloo" || backend == "ucx" || (backend == "nccl" && nccl_built))
     return caf::none;
-  for (auto& name : known_backends())
-    if (name == backend)
-      return make_error(errc::invalid_argument, "backend '" + backend + "' is not built yet");
+  if (backend == "nccl")
+    return make_error(errc::invalid_argument,
+                      "backend 'nccl' is not built: configure on a host with the CUDA toolkit "
+                      "and NCCL (see README)");
   std::string names;
   for (auto& name : known_backends())
     names += (names.empty() ? "" : ", ") + name;
@@ -36,6 +53,13 @@ make_process_group(caf::actor_system& sys, const rendezvous_info& info) {
     if (!group)
       return group.error();
     result = std::move(*group);
+#ifdef TROUPE_HAVE_NCCL
+  } else if (info.backend == "nccl") {
+    auto group = nccl_process_group::make(sys, info);
+    if (!group)
+      return group.error();
+    result = std::move(*group);
+#endif
   } else {
     auto group = gloo_process_group::make(sys, info);
     if (!group)

@@ -18,7 +18,8 @@ namespace troupe::collectives {
 const std::vector<std::string>& known_backends();
 
 /// None if `backend` can make groups in this build; invalid_argument naming
-/// it otherwise (unknown, listing the known ones, or not built yet).
+/// it otherwise (unknown, listing the known ones, or not built: nccl needs
+/// the CUDA toolkit with NCCL at configure time).
 caf::error check_backend(const std::string& backend);
 
 /// Joins the group `info` describes with the backend it names. Blocks until

@@ -1,6 +1,7 @@
 // A rank for the collectives suites, started by `troupe train`: joins the
 // process group from its environment and runs a conformance sequence with
 // exact expected values. One line per check, "collectives ok" at the end.
+// On the nccl backend it also checks buffers in device memory.
 //
 //   collectives_worker                        conformance; exit 0, or 1 on a wrong value
 //   collectives_worker --die-after-barrier R  rank R _exit(3)s after a barrier; the
@@ -25,6 +26,12 @@
 #include "messages/errors.hpp"
 #include "runtime/collectives/make_process_group.hpp"
 #include "runtime/node.hpp"
+
+#ifdef TROUPE_HAVE_NCCL
+#include <cuda_runtime_api.h>
+
+#include "runtime/collectives/nccl_communicator.hpp"
+#endif
 
 using namespace troupe;
 using namespace troupe::collectives;
@@ -173,6 +180,49 @@ void check_pipelined(process_group& pg) {
   say("50 pipelined allreduces ok");
 }
 
+#ifdef TROUPE_HAVE_NCCL
+// The checks above pass host memory, which the nccl backend stages through
+// its device; these pass memory on the group's device, which it uses in
+// place, and a device input with a host output (one staged side).
+void check_device_buffers(process_group& pg) {
+  auto device = choose_cuda_device(pg.rank());
+  if (!device)
+    fail("device buffers: " + describe(device.error()));
+  auto cuda = [](cudaError_t rc, const char* call) {
+    if (rc != cudaSuccess)
+      fail(std::string{"device buffers: "} + call + ": " + cudaGetErrorString(rc));
+  };
+  cuda(cudaSetDevice(*device), "cudaSetDevice");
+  int n = pg.size();
+  constexpr size_t count = 1000;
+  std::vector<float> data(count), want(count);
+  for (size_t i = 0; i < count; ++i) {
+    data[i] = static_cast<float>(value_of(pg.rank(), i));
+    want[i] = static_cast<float>(n * (n + 1) / 2 * static_cast<int>(i % 7 + 1));
+  }
+  void* on_device = nullptr;
+  cuda(cudaMalloc(&on_device, count * sizeof(float)), "cudaMalloc");
+  cuda(cudaMemcpy(on_device, data.data(), count * sizeof(float), cudaMemcpyHostToDevice),
+       "cudaMemcpy");
+  wait_ok(pg.allreduce(on_device, count, dtype::float32, reduce_op::sum), "device allreduce");
+  cuda(cudaMemcpy(data.data(), on_device, count * sizeof(float), cudaMemcpyDeviceToHost),
+       "cudaMemcpy");
+  expect_equal(data, want, "allreduce sum of 1000 float32 in device memory");
+  constexpr size_t per_rank = 257;
+  std::vector<uint8_t> mine(per_rank), all(per_rank * static_cast<size_t>(n), 0),
+    all_want(all.size());
+  for (size_t i = 0; i < per_rank; ++i)
+    mine[i] = static_cast<uint8_t>(pg.rank() * 5 + static_cast<int>(i));
+  for (int r = 0; r < n; ++r)
+    for (size_t i = 0; i < per_rank; ++i)
+      all_want[static_cast<size_t>(r) * per_rank + i] = static_cast<uint8_t>(r * 5 + static_cast<int>(i));
+  cuda(cudaMemcpy(on_device, mine.data(), per_rank, cudaMemcpyHostToDevice), "cudaMemcpy");
+  wait_ok(pg.allgather(on_device, all.data(), per_rank), "device allgather");
+  expect_equal(all, all_want, "allgather of 257 bytes per rank from device memory");
+  cuda(cudaFree(on_device), "cudaFree");
+}
+#endif
+
 int run_conformance(process_group& pg) {
   for (size_t count : {size_t{1}, size_t{1000}, size_t{1} << 20}) {
     check_allreduce<float>(pg, count, dtype::float32, reduce_op::sum);
@@ -188,6 +238,10 @@ int run_conformance(process_group& pg) {
   wait_ok(pg.barrier(), "barrier");
   say("barrier ok");
   check_pipelined(pg);
+#ifdef TROUPE_HAVE_NCCL
+  if (pg.backend() == "nccl")
+    check_device_buffers(pg);
+#endif
   say("collectives ok");
   return 0;
 }

@@ -205,6 +205,9 @@ command_runner add_serve_command(CLI::App& app) {
   m->add_option("--batch-wait-us", model->batch_delay_us,
                 "delayed batching: wait up to this long to fill a batch")
     ->capture_default_str();
+  m->add_option("--batches-in-flight", model->batches_in_flight,
+                "batches sent to each replica's container at once (1: strictly one at a time)")
+    ->capture_default_str();
   m->add_option("--host", model->hosts,
                 "model host (node service model_host=NAME) for replica i % count, or 'local'; "
                 "repeatable");
@@ -219,6 +222,7 @@ command_runner add_serve_command(CLI::App& app) {
                              {"replicas", model->replicas},
                              {"max_batch_size", model->max_batch},
                              {"batch_wait_timeout_micros", model->batch_delay_us},
+                             {"batches_in_flight", model->batches_in_flight},
                              {"hosts", model->hosts}});
     };
   });

@@ -66,8 +66,10 @@ struct batcher_state {
   model_container_actor container;
   aimd_batch_sizer sizer;
   std::multimap<clock_type::time_point, queued_query> queue;  // by deadline
-  std::vector<reply_to> in_flight;
-  bool busy = false;
+  uint32_t batches_in_flight = 0;
+  // When the container answered the last batch: the next one in its
+  // mailbox started then (it runs batches in order), not when it was sent.
+  clock_type::time_point last_answer{};
   bool delay_armed = false;
   clock_type::time_point oldest_arrival{};
   std::vector<int64_t> recent_latency_us;
@@ -101,26 +103,34 @@ void record_latency(batcher_state& st, int64_t latency_us) {
 
 void dispatch(batcher_pointer self);
 
-void finish_batch(batcher_pointer self, clock_type::time_point started, size_t size) {
+// AIMD learns from the batch's own service time: from when it was sent or
+// when the batch before it was answered, whichever is later.
+void finish_batch(batcher_pointer self, clock_type::time_point sent, size_t size) {
   auto& st = self->state;
-  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
-                   .count();
+  auto now = clock_type::now();
+  auto started = std::max(sent, st.last_answer);
+  st.last_answer = now;
+  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - started).count();
   st.sizer.observe(size, latency);
   record_latency(st, latency);
-  st.in_flight.clear();
-  st.busy = false;
+  --st.batches_in_flight;
   dispatch(self);
 }
 
 void dispatch(batcher_pointer self) {
   auto& st = self->state;
-  if (st.busy)
+  if (st.batches_in_flight >= st.options.batches_in_flight)
     return;
   auto now = clock_type::now();
   drop_expired(self, now);
   if (st.queue.empty())
     return;
   auto limit = st.sizer.limit();
+  // A second batch goes out behind a running one only when it is full: it
+  // then keeps the container busy, while a partial one would split the
+  // queue into two small batches and let AIMD learn less from each.
+  if (st.batches_in_flight > 0 && st.queue.size() < limit)
+    return;
   if (st.options.batch_delay_us > 0 && st.queue.size() < limit) {
     // Delayed batching: give the batch a chance to fill, measured from the
     // arrival of the oldest query that waits.
@@ -136,6 +146,9 @@ void dispatch(batcher_pointer self) {
   }
   query_inputs batch;
   batch.reserve(std::min<size_t>(limit, st.queue.size()));
+  // Shared by the reply handlers (CAF copies them); owned by this batch.
+  auto replies = std::make_shared<std::vector<reply_to>>();
+  replies->reserve(batch.capacity());
   auto last_deadline = now;
   while (!st.queue.empty() && batch.size() < limit) {
     auto first = st.queue.begin();
@@ -145,13 +158,13 @@ void dispatch(batcher_pointer self) {
     }
     last_deadline = std::max(last_deadline, first->first);
     batch.push_back(std::move(first->second.input));
-    st.in_flight.push_back(std::move(first->second.reply));
+    replies->push_back(std::move(first->second.reply));
     st.queue.erase(first);
   }
   if (batch.empty())
     return;  // only rows of failed groups were left
   st.oldest_arrival = now;  // the rest waited less long; a fair approximation
-  st.busy = true;
+  ++st.batches_in_flight;
   ++st.stats.batches;
   st.batched_queries += batch.size();
   auto size = batch.size();
@@ -161,28 +174,30 @@ void dispatch(batcher_pointer self) {
                  + std::chrono::milliseconds{1};
   self->request(st.container, timeout, predict_atom::value, std::move(batch))
     .then(
-      [self, now, size](model_outputs& outputs) {
+      [self, now, size, replies](model_outputs& outputs) {
         auto& st = self->state;
-        if (outputs.size() != st.in_flight.size()) {
+        if (outputs.size() != replies->size()) {
           auto err = make_error(errc::invalid_argument,
                                 st.options.model + " returned " + std::to_string(outputs.size())
                                   + " outputs for a batch of " + std::to_string(size));
-          for (auto& reply : st.in_flight)
+          for (auto& reply : *replies)
             reply.fail(err);
           st.stats.failed += size;
         } else {
           for (size_t i = 0; i < outputs.size(); ++i)
-            st.in_flight[i].deliver(std::move(outputs[i]));
+            (*replies)[i].deliver(std::move(outputs[i]));
         }
         finish_batch(self, now, size);
       },
-      [self, now, size](caf::error& err) {
+      [self, now, size, replies](caf::error& err) {
         auto& st = self->state;
-        for (auto& reply : st.in_flight)
+        for (auto& reply : *replies)
           reply.fail(err);
         st.stats.failed += size;
         finish_batch(self, now, size);
       });
+  // Pipelined: fill the next slot with what is queued now.
+  dispatch(self);
 }
 
 // Why `count` more queries with `budget_us` left cannot be queued, if so.

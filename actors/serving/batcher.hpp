@@ -9,8 +9,12 @@
 //        └── output / error ◀─────┴──────────────────── predict(batch)
 //                                                        latency -> AIMD
 //
-// One batch is in flight per replica at a time (a container is one model on
-// one core); more replicas give more parallelism.
+// A container runs one batch at a time (one model on one core); more
+// replicas give more parallelism. The batcher keeps up to
+// `batches_in_flight` batches sent, so that the next one already waits in
+// the container's mailbox when the last one ends: the container does not
+// idle for a hand-off between threads, which on a small VM costs more than
+// a small batch. Only a full batch goes out behind a running one.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +35,9 @@ struct batcher_options {
   /// Clipper's delayed batching: wait up to this long for a batch to fill
   /// before sending a partial one; 0 sends at once.
   int64_t batch_delay_us = 0;
+  /// Batches sent to the container and not yet answered, at most; 1: one
+  /// at a time.
+  uint32_t batches_in_flight = 2;
   /// Queries queued beyond this are refused (errc::unavailable) at once:
   /// an overloaded replica sheds load instead of growing without bound.
   uint64_t max_queue = 20'000;

@@ -90,6 +90,7 @@ caf::expected<std::vector<replica>> start_replicas(manager_pointer self, const m
     opts.aimd.latency_target_us = batch_latency_target(st, spec.name);
     opts.aimd.max = spec.max_batch;
     opts.batch_delay_us = spec.batch_delay_us;
+    opts.batches_in_flight = spec.batches_in_flight;
     auto batcher = spawn_batcher(self->system(),
                                  caf::actor_cast<model_container_actor>(*container), opts);
     started.push_back(replica{batcher, *container, placed_on});

@@ -109,6 +109,9 @@ caf::error validate(const model_spec& spec) {
       return bad("host '" + h + "' of model '" + spec.name + "' is not a valid name");
   if (spec.batch_delay_us < 0)
     return bad("batch_wait_timeout_micros of model '" + spec.name + "' must not be negative");
+  if (spec.batches_in_flight == 0 || spec.batches_in_flight > max_batches_in_flight)
+    return bad("batches_in_flight of model '" + spec.name + "' must be 1.." +
+               std::to_string(max_batches_in_flight));
   return {};
 }
 
@@ -173,6 +176,10 @@ caf::expected<model_spec> parse_model_spec(std::string_view text) {
     return err;
   if (auto err = read(*doc, "batch_wait_timeout_micros", spec.batch_delay_us))
     return err;
+  uint64_t in_flight = spec.batches_in_flight;
+  if (auto err = read(*doc, "batches_in_flight", in_flight))
+    return err;
+  spec.batches_in_flight = static_cast<uint32_t>(std::min<uint64_t>(in_flight, UINT32_MAX));
   if (auto it = doc->find("hosts"); it != doc->end()) {
     if (!it->is_array())
       return bad("\"hosts\" must be an array of model host names");
@@ -206,6 +213,7 @@ std::string render(const model_spec& spec) {
            {"replicas", spec.replicas},
            {"max_batch_size", spec.max_batch},
            {"batch_wait_timeout_micros", spec.batch_delay_us},
+           {"batches_in_flight", spec.batches_in_flight},
            {"hosts", spec.hosts}};
   return doc.dump();
 }

@@ -21,6 +21,9 @@ namespace troupe::serving {
 
 /// Largest replica count of one model version (one replica is a core).
 constexpr uint32_t max_replicas = 64;
+/// Upper bound on model_spec::batches_in_flight: more only queues batches
+/// inside the container, where the batcher can no longer drop expired ones.
+constexpr uint32_t max_batches_in_flight = 8;
 
 /// Checks a spec the way the admin API does (name characters, positive SLO,
 /// known policy and input type); none if it is valid.

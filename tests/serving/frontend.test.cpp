@@ -333,6 +333,16 @@ BOOST_AUTO_TEST_CASE(bad_admin_requests_are_refused_with_reasons) {
   expect("add_model", model_json("m", "tensorflow", "x"), 400, "backend 'tensorflow'");
   expect("add_model", model_json("m", "xgboost", "/no/such/model.json"), 400, "/no/such/model.json");
   expect("add_model", json{{"model_version", 1}}, 400, "model_name");
+  {
+    auto in_flight = [](int n) {
+      auto m = model_json("m", "noop", "");
+      m["batches_in_flight"] = n;
+      return m;
+    };
+    expect("add_model", in_flight(0), 400, "batches_in_flight of model 'm' must be 1..8");
+    expect("add_model", in_flight(9), 400, "batches_in_flight of model 'm' must be 1..8");
+    expect("add_model", in_flight(-1), 400, "batches_in_flight");
+  }
   expect("frobnicate", json::object(), 404, "no admin operation 'frobnicate'");
   {
     // A number beyond double's range once threw out of the JSON library

@@ -87,12 +87,14 @@ struct fixture {
   }
 
   batcher_actor batcher_for(std::shared_ptr<sum_model> model, const std::string& id,
-                            aimd_options aimd = {}, int64_t delay_us = 0, uint32_t replica = 0) {
+                            aimd_options aimd = {}, int64_t delay_us = 0, uint32_t replica = 0,
+                            uint32_t in_flight = 2) {
     batcher_options opts;
     opts.model = id;
     opts.replica = replica;
     opts.aimd = aimd;
     opts.batch_delay_us = delay_us;
+    opts.batches_in_flight = in_flight;
     auto container = spawn_sum_container(client.sys(), model);
     auto b = spawn_batcher(client.sys(), container, opts);
     spawned.push_back(caf::actor_cast<caf::actor>(container));
@@ -222,6 +224,70 @@ BOOST_AUTO_TEST_CASE(a_group_that_would_overflow_the_queue_is_refused_whole) {
   BOOST_CHECK_EQUAL(model->queries.load(), 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_full_batch_waits_in_the_container_while_one_runs) {
+  // The limit is fixed at 4. The first query goes out alone (the container
+  // was idle); while it runs (200 ms), only a *full* batch may follow it,
+  // and no more than `in_flight` batches are ever out. The stats request
+  // reaches the batcher after all 12 queries (same sender, same mailbox
+  // order), while the first batch still runs.
+  for (uint32_t in_flight : {1u, 2u}) {
+    auto model = std::make_shared<sum_model>();
+    model->per_batch = 200ms;
+    auto b = batcher_for(model, "gate:1", {/*target*/ 10'000'000, 4, 4, 4, 1, 0.9}, 0, 0,
+                         in_flight);
+    using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
+    std::vector<handle> pending;
+    for (int i = 0; i < 12; ++i)
+      pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
+                                      int64_t{5'000'000}));
+    auto stats = ask<batcher_stats>(b, stats_atom::value);
+    BOOST_REQUIRE(stats);
+    BOOST_CHECK_EQUAL(stats->batches, uint64_t{in_flight});
+    BOOST_CHECK_EQUAL(stats->queued, in_flight == 2 ? 7u : 11u);
+    for (size_t i = 0; i < pending.size(); ++i)
+      pending[i].receive(
+        [&](std::string& out) { BOOST_CHECK_EQUAL(out, std::to_string(i + 1)); },
+        [&](caf::error& e) { BOOST_FAIL(describe(e)); });
+    BOOST_CHECK_EQUAL(model->largest.load(), 4u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_partial_batch_does_not_go_out_behind_a_running_one) {
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 200ms;
+  auto b = batcher_for(model, "gate:1", {10'000'000, 4, 4, 4, 1, 0.9}, 0, 0, 2);
+  using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
+  std::vector<handle> pending;
+  for (int i = 0; i < 3; ++i)
+    pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
+                                    int64_t{5'000'000}));
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_EQUAL(stats->batches, 1u);  // the lone first query; the other two wait
+  BOOST_CHECK_EQUAL(stats->queued, 2u);
+  for (size_t i = 0; i < pending.size(); ++i)
+    pending[i].receive([&](std::string& out) { BOOST_CHECK_EQUAL(out, std::to_string(i + 1)); },
+                       [&](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_CHECK_EQUAL(model->batches.load(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(aimd_measures_a_pipelined_batch_from_when_the_one_before_it_ended) {
+  // Batches of 4 at 50 ms each, always two out: counted from when it was
+  // sent, each batch would seem to take ~100 ms (it waits behind the one
+  // running); its own service time is ~50 ms.
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 50ms;
+  auto b = batcher_for(model, "piped:1", {10'000'000, 4, 4, 4, 1, 0.9}, 0, 0, 2);
+  auto results = burst(b, 41, 10'000'000);
+  for (auto& r : results)
+    BOOST_REQUIRE_MESSAGE(r, test::why(r));
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_EQUAL(stats->batches, 11u);
+  BOOST_CHECK_GE(stats->p99_batch_latency_us, 45'000.0);
+  BOOST_CHECK_LT(stats->p99_batch_latency_us, 85'000.0);
+}
+
 BOOST_AUTO_TEST_CASE(aimd_keeps_batches_of_a_slow_model_under_the_latency_target) {
   // 200 us per query: a 5 ms target allows about 25 per batch.
   auto model = std::make_shared<sum_model>();
@@ -259,7 +325,9 @@ BOOST_AUTO_TEST_CASE(a_stricter_latency_target_shrinks_the_learned_batches) {
 BOOST_AUTO_TEST_CASE(queries_that_expire_in_the_queue_are_dropped_with_a_timeout) {
   auto model = std::make_shared<sum_model>();
   model->per_batch = 60ms;
-  auto b = batcher_for(model, "sluggish:1", {1'000'000, 1, 1, 1, 1, 0.9});
+  // One batch at a time: with two, the second query would wait inside the
+  // container (where the batcher cannot drop it) and fail by its timeout.
+  auto b = batcher_for(model, "sluggish:1", {1'000'000, 1, 1, 1, 1, 0.9}, 0, 0, 1);
   // The first query occupies the container; the others wait 60 ms with 20 ms to live.
   auto results = burst(b, 5, 20'000);
   size_t expired = 0;

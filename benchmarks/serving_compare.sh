@@ -18,14 +18,16 @@
 #
 # Every scenario runs its own `troupe serve start` (fresh store), killed by
 # pid afterwards and on exit. Environment: SECONDS_PER_RUN (5), CONNECTIONS
-# (64), FRONTEND_THREADS (1), SCENARIOS ("a b c d e f g"), RESULTS (a file
-# to keep every JSON result in), KEEP=1 keeps the work folder.
+# (64), FRONTEND_THREADS (1), BATCHES_IN_FLIGHT (2, per model replica),
+# SCENARIOS ("a b c d e f g"), RESULTS (a file to keep every JSON result in),
+# KEEP=1 keeps the work folder.
 set -euo pipefail
 
 build=${1:-/tmp/b0}
 dur=${SECONDS_PER_RUN:-5}
 conns=${CONNECTIONS:-64}
 fe_threads=${FRONTEND_THREADS:-1}
+in_flight=${BATCHES_IN_FLIGHT:-2}
 default_scenarios="a b c d e f g"
 [[ -n ${RAY_PYTHON:-} ]] && default_scenarios="$default_scenarios r"
 scenarios=${SCENARIOS:-$default_scenarios}
@@ -116,7 +118,8 @@ add_app() {
 # add_model NAME BACKEND PATH MAX_BATCH
 add_model() {
   admin add_model "{\"model_name\":\"$1\",\"model_version\":1,\"backend\":\"$2\",
-    \"path\":\"$3\",\"replicas\":1,\"max_batch_size\":$4,\"batch_wait_timeout_micros\":0}"
+    \"path\":\"$3\",\"replicas\":1,\"max_batch_size\":$4,\"batch_wait_timeout_micros\":0,
+    \"batches_in_flight\":$in_flight}"
 }
 
 link() {

@@ -2,10 +2,17 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <vector>
 
+#include <unistd.h>
+
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 #include "runtime/collectives/make_process_group.hpp"
+#include "runtime/node.hpp"
 
 #include "tests/support/test_support.hpp"
 
@@ -150,4 +157,77 @@ BOOST_AUTO_TEST_CASE(when_an_nccl_rank_stalls_its_peer_times_out_and_aborts_the_
              r.output);
   BOOST_TEST(contains(r.output, "barrier refused: the group is broken"), r.output);
   BOOST_TEST(contains(r.output, "troupe train: rank 0 exited with status 4"), r.output);
+}
+
+// The same checks without `troupe` or a second process: a rendezvous node
+// in this process and one rank. A GPU host that lacks Debian's libraries
+// runs this binary with its libraries carried along (tests/gpu/README.md),
+// where the 200 MB `troupe` program would not fit.
+BOOST_AUTO_TEST_CASE(a_single_nccl_rank_in_process_reduces_host_and_device_buffers,
+                     *boost::unit_test::precondition(at_least_devices{1})) {
+  test::temp_dir dir;
+  node_config cfg;
+  cfg.name = "nccl-check-" + std::to_string(::getpid());
+  cfg.store_path = dir.file("store");
+  cfg.store_sync = false;
+  auto n = node::start(cfg, service_registry{});
+  BOOST_REQUIRE_MESSAGE(n, test::why(n));
+  collectives::rendezvous_info info;
+  info.backend = "nccl";
+  info.address = (*n)->info().host + ":" + std::to_string((*n)->info().port);
+  info.store_name = "store@" + cfg.name;
+  info.run_id = "in-process";
+  info.timeout = std::chrono::milliseconds{20000};
+  auto group = collectives::make_process_group((*n)->system(), info);
+  BOOST_REQUIRE_MESSAGE(group, test::why(group));
+  auto& g = **group;
+  BOOST_TEST(g.backend() == "nccl");
+  BOOST_TEST(g.size() == 1);
+  // Host buffers, staged through the device: with one rank, sum and
+  // average leave the values as they were.
+  std::vector<float> f32(1 << 20);
+  for (size_t i = 0; i < f32.size(); ++i)
+    f32[i] = static_cast<float>(i % 1000) * 0.5f;
+  auto expected_f32 = f32;
+  auto err = g.allreduce(f32.data(), f32.size(), dtype::float32,
+                         collectives::reduce_op::average)->wait();
+  BOOST_REQUIRE_MESSAGE(!err, describe(err));
+  BOOST_TEST(f32 == expected_f32);
+  std::vector<double> f64{1.5, -2.25, 1e300};
+  err = g.allreduce(f64.data(), f64.size(), dtype::float64, collectives::reduce_op::sum)->wait();
+  BOOST_REQUIRE_MESSAGE(!err, describe(err));
+  BOOST_TEST(f64 == (std::vector<double>{1.5, -2.25, 1e300}));
+  std::vector<__half> f16(1000, __float2half(0.75f));
+  err = g.allreduce(f16.data(), f16.size(), dtype::float16,
+                    collectives::reduce_op::average)->wait();
+  BOOST_REQUIRE_MESSAGE(!err, describe(err));
+  BOOST_TEST(__half2float(f16[999]) == 0.75f);
+  std::vector<uint8_t> bytes{1, 2, 3, 4};
+  err = g.broadcast(bytes.data(), bytes.size(), 0)->wait();
+  BOOST_REQUIRE_MESSAGE(!err, describe(err));
+  BOOST_TEST(bytes == (std::vector<uint8_t>{1, 2, 3, 4}));
+  std::vector<uint8_t> gathered(4);
+  err = g.allgather(bytes.data(), gathered.data(), bytes.size())->wait();
+  BOOST_REQUIRE_MESSAGE(!err, describe(err));
+  BOOST_TEST(gathered == bytes);
+  err = g.barrier()->wait();
+  BOOST_REQUIRE_MESSAGE(!err, describe(err));
+  // A device buffer is reduced in place.
+  void* on_device = nullptr;
+  BOOST_REQUIRE(cudaMalloc(&on_device, 1000 * sizeof(float)) == cudaSuccess);
+  std::vector<float> host(1000, 3.0f);
+  BOOST_REQUIRE(cudaMemcpy(on_device, host.data(), 1000 * sizeof(float),
+                           cudaMemcpyHostToDevice) == cudaSuccess);
+  err = g.allreduce(on_device, 1000, dtype::float32, collectives::reduce_op::sum)->wait();
+  BOOST_REQUIRE_MESSAGE(!err, describe(err));
+  std::vector<float> back(1000);
+  BOOST_REQUIRE(cudaMemcpy(back.data(), on_device, 1000 * sizeof(float),
+                           cudaMemcpyDeviceToHost) == cudaSuccess);
+  cudaFree(on_device);
+  BOOST_TEST(back == host);
+  // A type NCCL is not asked to reduce is refused, naming it.
+  std::vector<int32_t> ints(4);
+  err = g.allreduce(ints.data(), ints.size(), dtype::int32, collectives::reduce_op::sum)->wait();
+  BOOST_TEST(static_cast<bool>(err));
+  group->reset();
 }

@@ -37,6 +37,7 @@ struct bench_options {
   int64_t inp = 1024;
   int64_t out = 10;
   int64_t batch = 64;
+  uint32_t scheduler_threads = 0;  // CAF workers per rank; 0: one per core
 };
 
 torch::nn::Sequential make_model(const bench_options& o) {
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
   app.add_option("--inp", o.inp);
   app.add_option("--out", o.out);
   app.add_option("--batch", o.batch);
+  app.add_option("--scheduler-threads", o.scheduler_threads,
+                 "CAF worker threads of each rank (reducer actors); 0: one per core");
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(1);
   torch::manual_seed(0);
@@ -105,7 +108,9 @@ int main(int argc, char** argv) {
       std::cerr << "ddp_bench: " << describe(info.error()) << "\n";
       return 2;
     }
-    cfg = make_actor_system_config(node_config{});
+    node_config node_cfg;
+    node_cfg.scheduler_threads = o.scheduler_threads;
+    cfg = make_actor_system_config(node_cfg);
     sys = std::make_unique<caf::actor_system>(*cfg);
     auto made = collectives::make_process_group(*sys, *info);
     if (!made) {

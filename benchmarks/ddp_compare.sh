@@ -7,7 +7,8 @@
 #
 # ANCHOR defaults to ../shared/anchors/ddp_bench.py next to the repository.
 # MODES="ddp_25 nosync ..." runs a subset; BACKEND=ucx runs Troupe's side over
-# UCX (PyTorch's side is always Gloo). Modes ending in v run Troupe with gradients as bucket views against PyTorch's
+# UCX (PyTorch's side is always Gloo); TROUPE_ARGS adds arguments to Troupe's
+# ddp_bench (e.g. "--scheduler-threads 1"). Modes ending in v run Troupe with gradients as bucket views against PyTorch's
 # default DDP (views off). Prints one line per run, a table of medians with the ratio troupe/pytorch,
 # and one JSON object on the last line.
 set -euo pipefail
@@ -32,10 +33,10 @@ for rep in $(seq 1 "$repeats"); do
       *) args="--mode $mode" ;;
     esac
     if [ "$mode" = local ]; then
-      troupe_line=$("$build/benchmarks/ddp_bench" $args --iters "$iters" | tail -n 1)
+      troupe_line=$("$build/benchmarks/ddp_bench" $args ${TROUPE_ARGS:-} --iters "$iters" | tail -n 1)
     else
       troupe_line=$("$build/apps/troupe" train --nproc 2 --backend "${BACKEND:-gloo}" -- "$build/benchmarks/ddp_bench" \
-                      $args --iters "$iters" | tail -n 1)
+                      $args ${TROUPE_ARGS:-} --iters "$iters" | tail -n 1)
     fi
     # PyTorch's side of a bucket-view run is its default DDP (views off).
     torch_mode=${mode%v}

@@ -26,6 +26,7 @@ using predict_atom = caf::atom_constant<caf::atom("t_predict")>;
 using feedback_atom = caf::atom_constant<caf::atom("t_feedbk")>;
 using stats_atom = caf::atom_constant<caf::atom("t_stats")>;
 using deadline_atom = caf::atom_constant<caf::atom("t_deadln")>;
+using send_rows_atom = caf::atom_constant<caf::atom("t_sendrows")>;
 using set_target_atom = caf::atom_constant<caf::atom("t_settgt")>;
 
 /// Clipper's narrow container interface: predict a batch of inputs, one
@@ -60,7 +61,10 @@ using app_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<batcher_stats_list>,
   /// Internal: the deadline timer (number `token`) fired; answer the queries
   /// whose deadline has come with what is there.
-  caf::reacts_to<deadline_atom, uint64_t>>;
+  caf::reacts_to<deadline_atom, uint64_t>,
+  /// Internal: send the rows gathered for each replica while the app worked
+  /// through its mailbox, one group per replica.
+  caf::reacts_to<send_rows_atom>>;
 
 using start_replica_atom = caf::atom_constant<caf::atom("t_strepl")>;
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
@@ -50,6 +51,18 @@ struct gathering {
   }
 };
 
+/// Rows of one gathering bound for one replica, waiting to be sent.
+struct outbound_rows {
+  uint64_t id;
+  size_t slot;
+  size_t m;
+  std::shared_ptr<const query_inputs> inputs;  // the rows, in order
+  std::vector<size_t> rows;                    // their rows in the gathering
+  std::vector<uint64_t> hashes;
+  size_t first;
+  size_t attempt;
+};
+
 struct app_state {
   app_spec spec;
   std::vector<app_model> models;
@@ -70,6 +83,12 @@ struct app_state {
   std::shared_ptr<std::atomic<uint64_t>> query_ids;
   uint64_t next_gathering = 1;
   std::chrono::microseconds answer_margin{0};
+  /// Rows waiting for the send_rows message, by model and replica: every
+  /// query that was already in the mailbox when the first of them came
+  /// travels to a replica in one group, instead of one message each way per
+  /// query.
+  std::vector<std::vector<std::vector<outbound_rows>>> outbox;
+  bool send_armed = false;
   static inline const char* name = "troupe.app";
 };
 
@@ -141,9 +160,10 @@ void on_answers(app_pointer self, uint64_t id, size_t slot, const std::vector<si
 }
 
 /// Asks model `m` for `inputs` (the gathering's `rows`) through replica
-/// `attempt` (counting from the round-robin start); on an error tries the
-/// next replica while time is left, so that a crashed container's queries
-/// go to the others. One row travels as a single query, several as a group.
+/// `attempt` (counting from the round-robin start). The rows wait in the
+/// replica's outbox until send_rows, which sends every query's rows for a
+/// replica as one group; on an error each part tries the next replica while
+/// time is left, so that a crashed container's queries go to the others.
 void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m,
                  std::shared_ptr<const query_inputs> inputs, std::vector<size_t> rows,
                  std::vector<uint64_t> hashes, size_t first, size_t attempt) {
@@ -158,45 +178,133 @@ void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m,
     on_answers(self, id, slot, rows, nullptr, model.id + " had no time left");
     return;
   }
-  auto replica = model.replicas[(first + attempt) % model.replicas.size()];
-  auto on_outputs = [self, id, slot, m, rows, hashes](model_outputs& outputs) {
-    auto& st = self->state;
-    if (outputs.size() != rows.size()) {
-      on_answers(self, id, slot, rows, nullptr,
-                 st.models[m].id + " answered " + std::to_string(outputs.size())
-                   + " outputs for " + std::to_string(rows.size()) + " queries");
-      return;
-    }
-    if (st.cache)
-      for (size_t k = 0; k < rows.size(); ++k)
-        st.cache->put(st.models[m].id, hashes[k], outputs[k]);
-    on_answers(self, id, slot, rows, &outputs, {});
-  };
-  auto on_error = [self, id, slot, m, inputs, rows, hashes, first,
-                   attempt](caf::error& err) mutable {
-    auto& model = self->state.models[m];
-    if (!is(err, errc::timeout) && attempt + 1 < model.replicas.size()) {
-      ask_replica(self, id, slot, m, std::move(inputs), std::move(rows), std::move(hashes),
-                  first, attempt + 1);
-      return;
-    }
-    on_answers(self, id, slot, rows, nullptr, model.id + ": " + describe(err));
-  };
-  // No request timeout: the app's deadline timer bounds the wait (it
-  // answers the rows without this model), and a batcher that is gone
-  // bounces the request with an error at once. A timeout here would cost
-  // two clock events per query.
-  auto budget = static_cast<int64_t>(left.count());
-  if (inputs->size() == 1)
-    self->request(replica, caf::infinite, predict_atom::value, inputs->front(), budget)
-      .then([on_outputs](std::string& output) mutable {
+  auto r = (first + attempt) % model.replicas.size();
+  if (st.outbox.size() != st.models.size())
+    st.outbox.resize(st.models.size());
+  if (st.outbox[m].size() != model.replicas.size())
+    st.outbox[m].resize(model.replicas.size());
+  st.outbox[m][r].push_back(
+    outbound_rows{id, slot, m, std::move(inputs), std::move(rows), std::move(hashes), first, attempt});
+  if (!st.send_armed) {
+    // Behind everything already in the mailbox: the queries there join
+    // this group before it goes.
+    st.send_armed = true;
+    self->send(self, send_rows_atom::value);
+  }
+}
+
+/// `part` got `outputs` (in its rows' order).
+void on_part_outputs(app_pointer self, const outbound_rows& part, model_outputs& outputs) {
+  auto& st = self->state;
+  if (outputs.size() != part.rows.size()) {
+    on_answers(self, part.id, part.slot, part.rows, nullptr,
+               st.models[part.m].id + " answered " + std::to_string(outputs.size())
+                 + " outputs for " + std::to_string(part.rows.size()) + " queries");
+    return;
+  }
+  if (st.cache)
+    for (size_t k = 0; k < part.rows.size(); ++k)
+      st.cache->put(st.models[part.m].id, part.hashes[k], outputs[k]);
+  on_answers(self, part.id, part.slot, part.rows, &outputs, {});
+}
+
+/// `part` failed with `err`: the next replica while there is one (and the
+/// error was not the deadline), else the rows go without this model.
+void on_part_error(app_pointer self, outbound_rows& part, const caf::error& err) {
+  auto& model = self->state.models[part.m];
+  if (!is(err, errc::timeout) && part.attempt + 1 < model.replicas.size()) {
+    ask_replica(self, part.id, part.slot, part.m, std::move(part.inputs), std::move(part.rows),
+                std::move(part.hashes), part.first, part.attempt + 1);
+    return;
+  }
+  on_answers(self, part.id, part.slot, part.rows, nullptr, model.id + ": " + describe(err));
+}
+
+/// Sends each replica's waiting rows: one query alone, several as a group
+/// with the budget of the most urgent. A failed group fails each of its
+/// parts, which then try the next replica on their own.
+void send_rows(app_pointer self) {
+  auto& st = self->state;
+  st.send_armed = false;
+  auto now = clock_type::now();
+  for (size_t m = 0; m < st.outbox.size(); ++m) {
+    for (size_t r = 0; r < st.outbox[m].size(); ++r) {
+      if (st.outbox[m][r].empty())
+        continue;
+      auto parts = std::make_shared<std::vector<outbound_rows>>(std::move(st.outbox[m][r]));
+      st.outbox[m][r].clear();
+      // Parts whose gathering ended meanwhile (deadline) are not sent.
+      int64_t budget = std::numeric_limits<int64_t>::max();
+      size_t total = 0;
+      for (auto& part : *parts) {
+        auto i = st.pending.find(part.id);
+        if (i == st.pending.end())
+          continue;
+        budget = std::min<int64_t>(
+          budget,
+          std::chrono::duration_cast<std::chrono::microseconds>(i->second.deadline - now).count());
+        total += part.inputs->size();
+      }
+      if (total == 0)
+        continue;
+      auto& replica = st.models[m].replicas[r];
+      // No request timeout: the app's deadline timer bounds the wait (it
+      // answers the rows without this model), and a batcher that is gone
+      // bounces the request with an error at once. A timeout here would
+      // cost two clock events per request.
+      if (parts->size() == 1 && total == 1) {
+        self->request(replica, caf::infinite, predict_atom::value, parts->front().inputs->front(),
+                      budget)
+          .then(
+            [self, parts](std::string& output) {
               model_outputs outputs{std::move(output)};
-              on_outputs(outputs);
+              on_part_outputs(self, parts->front(), outputs);
             },
-            std::move(on_error));
-  else
-    self->request(replica, caf::infinite, predict_atom::value, *inputs, budget)
-      .then(std::move(on_outputs), std::move(on_error));
+            [self, parts](caf::error& err) { on_part_error(self, parts->front(), err); });
+        continue;
+      }
+      query_inputs group;
+      group.reserve(total);
+      std::vector<size_t> sent;  // which parts went, in order
+      for (size_t k = 0; k < parts->size(); ++k) {
+        auto& part = (*parts)[k];
+        if (!st.pending.count(part.id))
+          continue;
+        sent.push_back(k);
+        group.insert(group.end(), part.inputs->begin(), part.inputs->end());
+      }
+      self->request(replica, caf::infinite, predict_atom::value, std::move(group), budget)
+        .then(
+          [self, parts, sent](model_outputs& outputs) {
+            size_t expected = 0;
+            for (auto k : sent)
+              expected += (*parts)[k].rows.size();
+            if (outputs.size() != expected) {
+              auto& model = self->state.models[(*parts)[sent.front()].m];
+              auto why = model.id + " answered " + std::to_string(outputs.size())
+                         + " outputs for " + std::to_string(expected) + " queries";
+              for (auto k : sent)
+                on_answers(self, (*parts)[k].id, (*parts)[k].slot, (*parts)[k].rows, nullptr,
+                           why);
+              return;
+            }
+            size_t at = 0;
+            for (auto k : sent) {
+              auto& part = (*parts)[k];
+              auto n = part.rows.size();
+              model_outputs mine(std::make_move_iterator(outputs.begin() + static_cast<long>(at)),
+                                 std::make_move_iterator(outputs.begin()
+                                                         + static_cast<long>(at + n)));
+              at += n;
+              on_part_outputs(self, part, mine);
+            }
+          },
+          [self, parts, sent](caf::error& err) {
+            for (auto k : sent)
+              on_part_error(self, (*parts)[k], err);
+          });
+    }
+  }
 }
 
 /// Collects the outputs of `chosen` models for `inputs` by `deadline`, then
@@ -453,6 +561,7 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
       return rp;
     },
     [self](deadline_atom, uint64_t token) { on_deadline_timer(self, token); },
+    [self](send_rows_atom) { send_rows(self); },
   };
 }
 

@@ -13,6 +13,11 @@
 // A batch request's rows go through the same path together: rows with the
 // same chosen models form one gathering, and each model gets one message
 // with the rows that missed the cache (its batcher queues them as a group).
+// Single queries travel together too: rows bound for a replica wait in an
+// outbox until the app reaches a message it sent itself behind everything
+// already in its mailbox, so a burst of queries costs one message each way
+// per replica, not one per query. A group fails as a whole; each query in
+// it then tries the next replica on its own.
 //
 // Feedback asks the policy's feedback models for their outputs on the
 // labelled input (mostly cache hits: the query came first), updates the

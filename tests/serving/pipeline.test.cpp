@@ -324,12 +324,28 @@ BOOST_AUTO_TEST_CASE(a_stricter_latency_target_shrinks_the_learned_batches) {
 
 BOOST_AUTO_TEST_CASE(queries_that_expire_in_the_queue_are_dropped_with_a_timeout) {
   auto model = std::make_shared<sum_model>();
-  model->per_batch = 60ms;
+  model->per_batch = 200ms;
   // One batch at a time: with two, the second query would wait inside the
   // container (where the batcher cannot drop it) and fail by its timeout.
   auto b = batcher_for(model, "sluggish:1", {1'000'000, 1, 1, 1, 1, 0.9}, 0, 0, 1);
-  // The first query occupies the container; the others wait 60 ms with 20 ms to live.
-  auto results = burst(b, 5, 20'000);
+  // The first query (1 s to live) occupies the container for 200 ms; the
+  // others have 20 ms and expire in the queue. (Had the first one 20 ms
+  // too, its batch would time out at its deadline, freeing the replica for
+  // a later query whose deadline had not quite come.)
+  using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
+  std::vector<handle> pending;
+  pending.push_back(self->request(b, 10s, predict_atom::value, numbers({0, 1}), int64_t{1'000'000}));
+  for (int i = 1; i < 5; ++i)
+    pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
+                                    int64_t{20'000}));
+  std::vector<caf::expected<std::string>> results;
+  for (auto& h : pending) {
+    caf::expected<std::string> r = make_error(errc::timeout, "none");
+    h.receive([&](std::string& out) { r = out; }, [&](caf::error& e) { r = e; });
+    results.push_back(std::move(r));
+  }
+  BOOST_REQUIRE(results.front());
+  BOOST_CHECK_EQUAL(*results.front(), "1");
   size_t expired = 0;
   for (auto& r : results)
     if (!r && is(r.error(), errc::timeout))
@@ -385,6 +401,58 @@ BOOST_AUTO_TEST_CASE(an_app_answers_with_its_model_output) {
   BOOST_CHECK_EQUAL((*batch)[2].output, "0");
   BOOST_CHECK_EQUAL((*batch)[1].query_id, (*batch)[0].query_id + 1);  // in row order
   BOOST_CHECK_EQUAL((*batch)[2].query_id, (*batch)[0].query_id + 2);
+}
+
+BOOST_AUTO_TEST_CASE(queries_waiting_in_the_app_travel_to_a_replica_as_one_group) {
+  // A stand-in batcher that answers at once and counts what reaches it.
+  struct seen {
+    std::atomic<uint64_t> messages{0};
+    std::atomic<uint64_t> rows{0};
+  };
+  auto counts = std::make_shared<seen>();
+  auto sum = [](const query_input& x) {
+    double total = 0;
+    for (auto v : x.numbers)
+      total += v;
+    return std::to_string(static_cast<long long>(total));
+  };
+  auto counting = client.sys().spawn(
+    [counts, sum](batcher_actor::pointer) -> batcher_actor::behavior_type {
+      return {
+        [counts, sum](predict_atom, const query_input& x, int64_t) {
+          ++counts->messages;
+          ++counts->rows;
+          return sum(x);
+        },
+        [counts, sum](predict_atom, const query_inputs& xs, int64_t) {
+          ++counts->messages;
+          counts->rows += xs.size();
+          model_outputs out;
+          for (auto& x : xs)
+            out.push_back(sum(x));
+          return out;
+        },
+        [](stats_atom) { return batcher_stats{}; },
+        [](set_target_atom, int64_t) {},
+        [](caf::tick_atom) {},
+      };
+    });
+  spawned.push_back(caf::actor_cast<caf::actor>(counting));
+  auto app = app_with(spec_of("grouped", "single", 2'000'000, {"sum"}), {{"sum:1", {counting}}});
+  // A burst: the app is woken by the first query while the others arrive,
+  // so they wait in its mailbox and go out together.
+  auto results = many<prediction, app_actor>(app, 200, [](size_t i) {
+    return numbers({double(i), 1});
+  });
+  for (size_t i = 0; i < results.size(); ++i) {
+    BOOST_REQUIRE_MESSAGE(results[i], test::why(results[i]));
+    BOOST_CHECK_EQUAL(results[i]->output, std::to_string(i + 1));
+    BOOST_CHECK(!results[i]->is_default);
+  }
+  BOOST_CHECK_EQUAL(counts->rows.load(), 200u);
+  BOOST_TEST_MESSAGE("200 queries reached the replica in " << counts->messages.load()
+                                                           << " messages");
+  BOOST_CHECK_LT(counts->messages.load(), 100u);
 }
 
 BOOST_AUTO_TEST_CASE(a_model_too_slow_for_the_slo_gives_the_default_output_by_the_deadline) {

@@ -16,6 +16,7 @@
 #include <gloo/types.h>
 
 #include "messages/errors.hpp"
+#include "runtime/collectives/cpu_elementwise.hpp"
 #include "runtime/collectives/store_rendezvous.hpp"
 
 namespace troupe::collectives {
@@ -71,9 +72,7 @@ void set_sum_output(gloo::AllreduceOptions& opts, void* data, size_t count) {
 
 template <class T>
 void divide(void* data, size_t count, int size) {
-  auto* x = static_cast<T*>(data);
-  for (size_t i = 0; i < count; ++i)
-    x[i] /= static_cast<T>(size);
+  divide_in_place(static_cast<T*>(data), count, static_cast<T>(size));
 }
 
 // float16 divides in float32 and rounds once, as PyTorch's CPU average does.

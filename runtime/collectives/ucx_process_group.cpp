@@ -6,6 +6,7 @@
 #include <gloo/types.h>
 
 #include "messages/errors.hpp"
+#include "runtime/collectives/cpu_elementwise.hpp"
 #include "runtime/collectives/store_rendezvous.hpp"
 #include "runtime/collectives/ucx_mesh.hpp"
 
@@ -27,10 +28,7 @@ using add_fn = void (*)(void* acc, const void* in, size_t count);
 
 template <class T>
 void add(void* acc, const void* in, size_t count) {
-  auto* x = static_cast<T*>(acc);
-  auto* y = static_cast<const T*>(in);
-  for (size_t i = 0; i < count; ++i)
-    x[i] += y[i];
+  add_in_place(static_cast<T*>(acc), static_cast<const T*>(in), count);
 }
 
 // float16 adds in float32 and rounds once per step, as Gloo's sum does.
@@ -43,9 +41,7 @@ void add_float16(void* acc, const void* in, size_t count) {
 
 template <class T>
 void divide(void* data, size_t count, int size) {
-  auto* x = static_cast<T*>(data);
-  for (size_t i = 0; i < count; ++i)
-    x[i] /= static_cast<T>(size);
+  divide_in_place(static_cast<T*>(data), count, static_cast<T>(size));
 }
 
 // float16 divides in float32 and rounds once, as PyTorch's CPU average does.

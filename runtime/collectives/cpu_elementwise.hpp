@@ -1,0 +1,40 @@
+// The element-wise steps of the CPU backends' reductions: adding a peer's
+// chunk (UCX's ring) and dividing by the world size (reduce_op::average).
+//
+// Both are written in chunks of a fixed length so that GCC vectorizes them
+// at -O2: its cheap cost model leaves a loop of unknown length (or one whose
+// pointers might overlap) scalar, and a scalar divide per element took
+// several ms on a 16 MB DDP bucket here, at the end of backward, where it
+// delays every iteration.
+#pragma once
+
+#include <cstddef>
+
+namespace troupe::collectives {
+
+inline constexpr size_t elementwise_chunk = 16;
+
+/// x[i] /= divisor for every i < count. Division, not a multiply by the
+/// reciprocal: the same result as PyTorch's bucket / world_size, to the bit.
+template <class T>
+void divide_in_place(T* x, size_t count, T divisor) {
+  size_t i = 0;
+  for (; i + elementwise_chunk <= count; i += elementwise_chunk)
+    for (size_t k = 0; k < elementwise_chunk; ++k)
+      x[i + k] /= divisor;
+  for (; i < count; ++i)
+    x[i] /= divisor;
+}
+
+/// acc[i] += in[i] for every i < count. REQUIRES: the ranges do not overlap.
+template <class T>
+void add_in_place(T* __restrict acc, const T* __restrict in, size_t count) {
+  size_t i = 0;
+  for (; i + elementwise_chunk <= count; i += elementwise_chunk)
+    for (size_t k = 0; k < elementwise_chunk; ++k)
+      acc[i + k] += in[i + k];
+  for (; i < count; ++i)
+    acc[i] += in[i];
+}
+
+} // namespace troupe::collectives

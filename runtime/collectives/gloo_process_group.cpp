@@ -16,6 +16,7 @@
 #include <gloo/types.h>
 
 #include "messages/errors.hpp"
+#include "runtime/collectives/operation_checks.hpp"
 #include "runtime/collectives/cpu_elementwise.hpp"
 #include "runtime/collectives/store_rendezvous.hpp"
 
@@ -83,9 +84,6 @@ void divide<gloo::float16>(void* data, size_t count, int size) {
     x[i] = gloo::cpu_float2half_rn(gloo::cpu_half2float(x[i]) / static_cast<float>(size));
 }
 
-bool reducible(dtype type) {
-  return type == dtype::float32 || type == dtype::float64 || type == dtype::float16;
-}
 
 } // namespace
 
@@ -142,9 +140,7 @@ gloo_process_group::~gloo_process_group() = default;  // worker_ drains first
 work_ptr gloo_process_group::enqueue(std::string name, std::function<void(uint32_t)> run) {
   return worker_->submit([this, name = std::move(name), run = std::move(run)](uint32_t tag) {
     if (broken_)
-      return make_error(errc::unavailable, name + " refused: the group is broken since an "
-                                                  "earlier operation failed ("
-                                                  + describe(broken_) + ")");
+      return refuse_after_failure(name, broken_);
     try {
       run(tag);
       return caf::error{};
@@ -158,15 +154,9 @@ work_ptr gloo_process_group::enqueue(std::string name, std::function<void(uint32
 // -- operations ---------------------------------------------------------------
 
 work_ptr gloo_process_group::allreduce(void* data, size_t count, dtype type, reduce_op op) {
-  auto name = std::string{"allreduce "} + (op == reduce_op::average ? "(average) " : "")
-              + "of " + std::to_string(count) + " " + to_string(type);
-  if (!reducible(type))
-    return completion_work::failed(make_error(
-      errc::invalid_argument, name + " refused: the gloo backend reduces float32, float64 "
-                                     "and float16"));
-  if (data == nullptr && count > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: data is null"));
+  auto name = allreduce_name(count, type, op);
+  if (auto err = refuse_allreduce(name, "gloo", data, count, type))
+    return completion_work::failed(std::move(err));
   return enqueue(std::move(name), [ctx = context_, timeout = timeout_, size = size_, data,
                                    count, type, op](uint32_t tag) {
     if (count == 0)
@@ -198,15 +188,9 @@ work_ptr gloo_process_group::allreduce(void* data, size_t count, dtype type, red
 }
 
 work_ptr gloo_process_group::broadcast(void* data, size_t bytes, int root) {
-  auto name = "broadcast of " + std::to_string(bytes) + " bytes from rank "
-              + std::to_string(root);
-  if (root < 0 || root >= size_)
-    return completion_work::failed(make_error(
-      errc::invalid_argument,
-      name + " refused: the root must be in 0.." + std::to_string(size_ - 1)));
-  if (data == nullptr && bytes > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: data is null"));
+  auto name = broadcast_name(bytes, root);
+  if (auto err = refuse_broadcast(name, data, bytes, root, size_))
+    return completion_work::failed(std::move(err));
   return enqueue(std::move(name),
                  [ctx = context_, timeout = timeout_, data, bytes, root](uint32_t tag) {
                    if (bytes == 0)
@@ -221,10 +205,9 @@ work_ptr gloo_process_group::broadcast(void* data, size_t bytes, int root) {
 }
 
 work_ptr gloo_process_group::allgather(const void* input, void* output, size_t bytes_per_rank) {
-  auto name = "allgather of " + std::to_string(bytes_per_rank) + " bytes per rank";
-  if ((input == nullptr || output == nullptr) && bytes_per_rank > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: a buffer is null"));
+  auto name = allgather_name(bytes_per_rank);
+  if (auto err = refuse_allgather(name, input, output, bytes_per_rank))
+    return completion_work::failed(std::move(err));
   return enqueue(std::move(name), [ctx = context_, timeout = timeout_, size = size_, input,
                                    output, bytes_per_rank](uint32_t tag) {
     if (bytes_per_rank == 0)

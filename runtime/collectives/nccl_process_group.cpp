@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "messages/errors.hpp"
+#include "runtime/collectives/operation_checks.hpp"
 #include "runtime/collectives/nccl_communicator.hpp"
 #include "runtime/collectives/store_rendezvous.hpp"
 
@@ -18,9 +19,6 @@ std::atomic<uint64_t> groups_made{0};
 
 using clock = std::chrono::steady_clock;
 
-bool reducible(dtype type) {
-  return type == dtype::float32 || type == dtype::float64 || type == dtype::float16;
-}
 
 ncclDataType_t nccl_type(dtype type) {
   return type == dtype::float64 ? ncclFloat64 : type == dtype::float16 ? ncclFloat16 : ncclFloat32;
@@ -117,9 +115,7 @@ nccl_process_group::~nccl_process_group() = default;  // worker_ drains first
 work_ptr nccl_process_group::enqueue(std::string name, body run) {
   return worker_->submit([this, name = std::move(name), run = std::move(run)](uint32_t) {
     if (broken_)
-      return make_error(errc::unavailable, name + " refused: the group is broken since an "
-                                                  "earlier operation failed ("
-                                                  + describe(broken_) + ")");
+      return refuse_after_failure(name, broken_);
     if (!run) {  // the connect step make() queues first
       auto comm = connect_();
       connect_ = nullptr;
@@ -137,15 +133,9 @@ work_ptr nccl_process_group::enqueue(std::string name, body run) {
 // -- operations ---------------------------------------------------------------
 
 work_ptr nccl_process_group::allreduce(void* data, size_t count, dtype type, reduce_op op) {
-  auto name = std::string{"allreduce "} + (op == reduce_op::average ? "(average) " : "")
-              + "of " + std::to_string(count) + " " + to_string(type);
-  if (!reducible(type))
-    return completion_work::failed(make_error(
-      errc::invalid_argument, name + " refused: the nccl backend reduces float32, float64 "
-                                     "and float16"));
-  if (data == nullptr && count > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: data is null"));
+  auto name = allreduce_name(count, type, op);
+  if (auto err = refuse_allreduce(name, "nccl", data, count, type))
+    return completion_work::failed(std::move(err));
   return enqueue(name, [name, data, count, type, op](nccl_communicator& comm,
                                                      clock::time_point deadline) {
     if (count == 0)
@@ -168,15 +158,9 @@ work_ptr nccl_process_group::allreduce(void* data, size_t count, dtype type, red
 }
 
 work_ptr nccl_process_group::broadcast(void* data, size_t bytes, int root) {
-  auto name = "broadcast of " + std::to_string(bytes) + " bytes from rank "
-              + std::to_string(root);
-  if (root < 0 || root >= size_)
-    return completion_work::failed(make_error(
-      errc::invalid_argument,
-      name + " refused: the root must be in 0.." + std::to_string(size_ - 1)));
-  if (data == nullptr && bytes > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: data is null"));
+  auto name = broadcast_name(bytes, root);
+  if (auto err = refuse_broadcast(name, data, bytes, root, size_))
+    return completion_work::failed(std::move(err));
   return enqueue(name, [name, data, bytes, root](nccl_communicator& comm,
                                                  clock::time_point deadline) {
     if (bytes == 0)
@@ -200,10 +184,9 @@ work_ptr nccl_process_group::broadcast(void* data, size_t bytes, int root) {
 }
 
 work_ptr nccl_process_group::allgather(const void* input, void* output, size_t bytes_per_rank) {
-  auto name = "allgather of " + std::to_string(bytes_per_rank) + " bytes per rank";
-  if ((input == nullptr || output == nullptr) && bytes_per_rank > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: a buffer is null"));
+  auto name = allgather_name(bytes_per_rank);
+  if (auto err = refuse_allgather(name, input, output, bytes_per_rank))
+    return completion_work::failed(std::move(err));
   return enqueue(name, [name, input, output, bytes_per_rank](nccl_communicator& comm,
                                                              clock::time_point deadline) {
     if (bytes_per_rank == 0)

@@ -6,6 +6,7 @@
 #include <gloo/types.h>
 
 #include "messages/errors.hpp"
+#include "runtime/collectives/operation_checks.hpp"
 #include "runtime/collectives/cpu_elementwise.hpp"
 #include "runtime/collectives/store_rendezvous.hpp"
 #include "runtime/collectives/ucx_mesh.hpp"
@@ -51,9 +52,6 @@ void divide_float16(void* data, size_t count, int size) {
     x[i] = gloo::cpu_float2half_rn(gloo::cpu_half2float(x[i]) / static_cast<float>(size));
 }
 
-bool reducible(dtype type) {
-  return type == dtype::float32 || type == dtype::float64 || type == dtype::float16;
-}
 
 // -- algorithms ---------------------------------------------------------------
 
@@ -152,9 +150,7 @@ ucx_process_group::~ucx_process_group() = default;  // worker_ drains first
 work_ptr ucx_process_group::enqueue(std::string name, body run) {
   return worker_->submit([this, name = std::move(name), run = std::move(run)](uint32_t seq) {
     if (broken_)
-      return make_error(errc::unavailable, name + " refused: the group is broken since an "
-                                                  "earlier operation failed ("
-                                                  + describe(broken_) + ")");
+      return refuse_after_failure(name, broken_);
     if (!run) {  // the connect step make() queues first
       auto mesh = connect_();
       connect_ = nullptr;
@@ -172,15 +168,9 @@ work_ptr ucx_process_group::enqueue(std::string name, body run) {
 // -- operations ---------------------------------------------------------------
 
 work_ptr ucx_process_group::allreduce(void* data, size_t count, dtype type, reduce_op op) {
-  auto name = std::string{"allreduce "} + (op == reduce_op::average ? "(average) " : "")
-              + "of " + std::to_string(count) + " " + to_string(type);
-  if (!reducible(type))
-    return completion_work::failed(make_error(
-      errc::invalid_argument, name + " refused: the ucx backend reduces float32, float64 "
-                                     "and float16"));
-  if (data == nullptr && count > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: data is null"));
+  auto name = allreduce_name(count, type, op);
+  if (auto err = refuse_allreduce(name, "ucx", data, count, type))
+    return completion_work::failed(std::move(err));
   return enqueue(name, [name, size = size_, data, count, type, op](
                          ucx_mesh& mesh, uint32_t seq, clock::time_point deadline) {
     if (count == 0)
@@ -204,15 +194,9 @@ work_ptr ucx_process_group::allreduce(void* data, size_t count, dtype type, redu
 }
 
 work_ptr ucx_process_group::broadcast(void* data, size_t bytes, int root) {
-  auto name = "broadcast of " + std::to_string(bytes) + " bytes from rank "
-              + std::to_string(root);
-  if (root < 0 || root >= size_)
-    return completion_work::failed(make_error(
-      errc::invalid_argument,
-      name + " refused: the root must be in 0.." + std::to_string(size_ - 1)));
-  if (data == nullptr && bytes > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: data is null"));
+  auto name = broadcast_name(bytes, root);
+  if (auto err = refuse_broadcast(name, data, bytes, root, size_))
+    return completion_work::failed(std::move(err));
   return enqueue(name, [name, data, bytes, root](ucx_mesh& mesh, uint32_t seq,
                                                  clock::time_point deadline) {
     if (bytes == 0 || mesh.size() == 1)
@@ -232,10 +216,9 @@ work_ptr ucx_process_group::broadcast(void* data, size_t bytes, int root) {
 }
 
 work_ptr ucx_process_group::allgather(const void* input, void* output, size_t bytes_per_rank) {
-  auto name = "allgather of " + std::to_string(bytes_per_rank) + " bytes per rank";
-  if ((input == nullptr || output == nullptr) && bytes_per_rank > 0)
-    return completion_work::failed(make_error(errc::invalid_argument,
-                                              name + " refused: a buffer is null"));
+  auto name = allgather_name(bytes_per_rank);
+  if (auto err = refuse_allgather(name, input, output, bytes_per_rank))
+    return completion_work::failed(std::move(err));
   return enqueue(name, [name, input, output, bytes_per_rank](
                          ucx_mesh& mesh, uint32_t seq, clock::time_point deadline) {
     if (bytes_per_rank == 0)

@@ -6,6 +6,7 @@
 
 #include "runtime/collectives/make_process_group.hpp"
 
+#include "tests/collectives/launch_support.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace troupe;
@@ -13,28 +14,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string worker() { return COLLECTIVES_WORKER; }
-
-// Every launch is bounded twice: by `timeout` here and by ctest's TIMEOUT.
-test::command_result run_troupe(const std::string& args) {
-  return test::run_command("timeout 120 " + test::troupe_binary() + " " + args);
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-size_t count_of(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1))
-    ++n;
-  return n;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using test::contains;
+using test::count_of;
+using test::run_troupe;
+using test::seconds_since;
+using test::worker;
 
 const char* troupe_variables[] = {"TROUPE_RANK",     "TROUPE_WORLD_SIZE",
                                   "TROUPE_RENDEZVOUS", "TROUPE_RENDEZVOUS_STORE",

@@ -84,19 +84,14 @@ void divide<gloo::float16>(void* data, size_t count, int size) {
     x[i] = gloo::cpu_float2half_rn(gloo::cpu_half2float(x[i]) / static_cast<float>(size));
 }
 
-
 } // namespace
 
 // -- construction -------------------------------------------------------------
 
 caf::expected<std::unique_ptr<gloo_process_group>>
 gloo_process_group::make(caf::actor_system& sys, const rendezvous_info& info) {
-  if (info.world_size < 1 || info.rank < 0 || info.rank >= info.world_size)
-    return make_error(errc::invalid_argument,
-                      "rank " + std::to_string(info.rank) + " is out of range for a world of "
-                        + std::to_string(info.world_size));
-  if (info.timeout.count() <= 0)
-    return make_error(errc::invalid_argument, "the collective timeout must be positive");
+  if (auto err = refuse_rendezvous(info))
+    return err;
   ignore_sigpipe();
   auto prefix = "troupe/rendezvous/" + info.run_id + "/group-"
                 + std::to_string(groups_made++) + "/";

@@ -17,8 +17,6 @@ namespace {
 
 using clock = nccl_communicator::clock;
 
-constexpr const char* unique_id_key = "nccl-unique-id";
-
 // Collectives within one host often finish within microseconds, so a wait
 // yields for its first 2 ms; after that it sleeps between polls, so that a
 // long collective (or a frozen peer) costs little CPU.
@@ -103,9 +101,10 @@ nccl_communicator::connect(store_rendezvous& store, int rank, int size, int devi
     if (rank == 0) {
       if (auto rc = ncclGetUniqueId(&id); rc != ncclSuccess)
         return self->nccl_failure(rc, what);
-      store.set(unique_id_key, std::vector<char>(id.internal, id.internal + sizeof(id.internal)));
+      store.set(nccl_unique_id_key,
+                std::vector<char>(id.internal, id.internal + sizeof(id.internal)));
     } else {
-      auto bytes = store.get(unique_id_key);
+      auto bytes = store.get(nccl_unique_id_key);
       if (bytes.size() != sizeof(id.internal))
         return make_error(errc::interface_mismatch,
                           what + " failed: the stored ncclUniqueId has "

@@ -32,6 +32,10 @@ namespace troupe::collectives {
 
 class store_rendezvous;
 
+/// The store key under which rank 0 shares its ncclUniqueId (within the
+/// group's key prefix).
+inline constexpr const char* nccl_unique_id_key = "nccl-unique-id";
+
 /// The CUDA device rank `rank` runs on: TROUPE_CUDA_DEVICE if set, else
 /// rank % (devices on this host), so that ranks on one host spread over its
 /// GPUs as torchrun's LOCAL_RANK would. Fails at once (unavailable: "nccl

@@ -65,12 +65,8 @@ caf::error finish(nccl_communicator& comm, const std::string& what, clock::time_
 
 caf::expected<std::unique_ptr<nccl_process_group>>
 nccl_process_group::make(caf::actor_system& sys, const rendezvous_info& info) {
-  if (info.world_size < 1 || info.rank < 0 || info.rank >= info.world_size)
-    return make_error(errc::invalid_argument,
-                      "rank " + std::to_string(info.rank) + " is out of range for a world of "
-                        + std::to_string(info.world_size));
-  if (info.timeout.count() <= 0)
-    return make_error(errc::invalid_argument, "the collective timeout must be positive");
+  if (auto err = refuse_rendezvous(info))
+    return err;
   // Before meeting anyone: a host without a GPU fails at once, not after
   // the other ranks' timeout.
   auto device = choose_cuda_device(info.rank);
@@ -99,7 +95,7 @@ nccl_process_group::make(caf::actor_system& sys, const rendezvous_info& info) {
   if (auto err = group->barrier()->wait())
     return make_error(errc::unavailable, where + ": the first barrier failed: " + describe(err));
   if (info.rank == 0)
-    (*store)->erase({"nccl-unique-id"});
+    (*store)->erase({nccl_unique_id_key});
   return group;
 }
 

@@ -4,6 +4,16 @@
 
 namespace troupe::collectives {
 
+caf::error refuse_rendezvous(const rendezvous_info& info) {
+  if (info.world_size < 1 || info.rank < 0 || info.rank >= info.world_size)
+    return make_error(errc::invalid_argument,
+                      "rank " + std::to_string(info.rank) + " is out of range for a world of "
+                        + std::to_string(info.world_size));
+  if (info.timeout.count() <= 0)
+    return make_error(errc::invalid_argument, "the collective timeout must be positive");
+  return caf::none;
+}
+
 std::string allreduce_name(size_t count, dtype type, reduce_op op) {
   return std::string{"allreduce "} + (op == reduce_op::average ? "(average) " : "") + "of "
          + std::to_string(count) + " " + to_string(type);

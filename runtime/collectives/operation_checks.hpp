@@ -12,6 +12,10 @@
 
 namespace troupe::collectives {
 
+/// Why a backend cannot make a group from `info` (invalid_argument), or
+/// none: a rank outside the world, a timeout that is not positive.
+caf::error refuse_rendezvous(const rendezvous_info& info);
+
 /// "allreduce (average) of 1000 float32".
 std::string allreduce_name(size_t count, dtype type, reduce_op op);
 /// "broadcast of 64 bytes from rank 0".

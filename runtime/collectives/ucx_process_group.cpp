@@ -104,16 +104,12 @@ caf::error ring_allreduce(ucx_mesh& mesh, uint32_t seq, ucx_mesh::clock::time_po
 
 caf::expected<std::unique_ptr<ucx_process_group>>
 ucx_process_group::make(caf::actor_system& sys, const rendezvous_info& info) {
-  if (info.world_size < 1 || info.rank < 0 || info.rank >= info.world_size)
-    return make_error(errc::invalid_argument,
-                      "rank " + std::to_string(info.rank) + " is out of range for a world of "
-                        + std::to_string(info.world_size));
+  if (auto err = refuse_rendezvous(info))
+    return err;
   if (info.world_size > ucx_mesh::max_size)
     return make_error(errc::invalid_argument,
                       "the ucx backend supports at most " + std::to_string(ucx_mesh::max_size)
                         + " ranks");
-  if (info.timeout.count() <= 0)
-    return make_error(errc::invalid_argument, "the collective timeout must be positive");
   auto prefix = "troupe/rendezvous/" + info.run_id + "/ucx/group-"
                 + std::to_string(groups_made++) + "/";
   auto store = store_rendezvous::connect(sys, info.address, info.store_name, prefix,

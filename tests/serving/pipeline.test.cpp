@@ -117,14 +117,21 @@ struct fixture {
     return *app;
   }
 
-  /// Sends `n` queries at once (input {i, 1}) and waits for all answers.
-  std::vector<caf::expected<std::string>> burst(const batcher_actor& b, size_t n,
-                                                int64_t budget_us) {
+  /// Sends `n` queries at once (input {i, 1}, `budget_us(i)` to live)
+  /// without waiting for their answers.
+  auto send_burst(const batcher_actor& b, size_t n,
+                  const std::function<int64_t(size_t)>& budget_us) {
     using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
     std::vector<handle> pending;
     for (size_t i = 0; i < n; ++i)
       pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
-                                      budget_us));
+                                      budget_us(i)));
+    return pending;
+  }
+
+  /// Waits for the answers of send_burst, in order.
+  template <class Handles>
+  std::vector<caf::expected<std::string>> answers(Handles& pending) {
     std::vector<caf::expected<std::string>> results;
     for (auto& h : pending) {
       caf::expected<std::string> r = make_error(errc::timeout, "none");
@@ -132,6 +139,21 @@ struct fixture {
       results.push_back(std::move(r));
     }
     return results;
+  }
+
+  /// Sends `n` queries at once (input {i, 1}) and waits for all answers.
+  std::vector<caf::expected<std::string>> burst(const batcher_actor& b, size_t n,
+                                                int64_t budget_us) {
+    auto pending = send_burst(b, n, [budget_us](size_t) { return budget_us; });
+    return answers(pending);
+  }
+
+  /// Every answer is its query's sum, i + 1.
+  static void check_sums(const std::vector<caf::expected<std::string>>& results) {
+    for (size_t i = 0; i < results.size(); ++i) {
+      BOOST_REQUIRE_MESSAGE(results[i], test::why(results[i]));
+      BOOST_CHECK_EQUAL(*results[i], std::to_string(i + 1));
+    }
   }
 
   template <class T, class Handle, class... Ts>
@@ -171,11 +193,7 @@ BOOST_AUTO_TEST_CASE(a_batcher_answers_every_query_with_its_own_output_in_batche
   auto model = std::make_shared<sum_model>();
   model->per_batch = 2ms;
   auto b = batcher_for(model, "sum:1", {/*target*/ 50'000, 1, 1, 64, 8, 0.9});
-  auto results = burst(b, 300, 5'000'000);
-  for (size_t i = 0; i < results.size(); ++i) {
-    BOOST_REQUIRE_MESSAGE(results[i], test::why(results[i]));
-    BOOST_CHECK_EQUAL(*results[i], std::to_string(i + 1));
-  }
+  check_sums(burst(b, 300, 5'000'000));
   // 300 queries at 2 ms a batch in far fewer than 300 batches.
   BOOST_CHECK_LT(model->batches.load(), 100u);
   BOOST_CHECK_GT(model->largest.load(), 8u);
@@ -235,19 +253,12 @@ BOOST_AUTO_TEST_CASE(a_full_batch_waits_in_the_container_while_one_runs) {
     model->per_batch = 200ms;
     auto b = batcher_for(model, "gate:1", {/*target*/ 10'000'000, 4, 4, 4, 1, 0.9}, 0, 0,
                          in_flight);
-    using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
-    std::vector<handle> pending;
-    for (int i = 0; i < 12; ++i)
-      pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
-                                      int64_t{5'000'000}));
+    auto pending = send_burst(b, 12, [](size_t) { return int64_t{5'000'000}; });
     auto stats = ask<batcher_stats>(b, stats_atom::value);
     BOOST_REQUIRE(stats);
     BOOST_CHECK_EQUAL(stats->batches, uint64_t{in_flight});
     BOOST_CHECK_EQUAL(stats->queued, in_flight == 2 ? 7u : 11u);
-    for (size_t i = 0; i < pending.size(); ++i)
-      pending[i].receive(
-        [&](std::string& out) { BOOST_CHECK_EQUAL(out, std::to_string(i + 1)); },
-        [&](caf::error& e) { BOOST_FAIL(describe(e)); });
+    check_sums(answers(pending));
     BOOST_CHECK_EQUAL(model->largest.load(), 4u);
   }
 }
@@ -256,18 +267,12 @@ BOOST_AUTO_TEST_CASE(a_partial_batch_does_not_go_out_behind_a_running_one) {
   auto model = std::make_shared<sum_model>();
   model->per_batch = 200ms;
   auto b = batcher_for(model, "gate:1", {10'000'000, 4, 4, 4, 1, 0.9}, 0, 0, 2);
-  using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
-  std::vector<handle> pending;
-  for (int i = 0; i < 3; ++i)
-    pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
-                                    int64_t{5'000'000}));
+  auto pending = send_burst(b, 3, [](size_t) { return int64_t{5'000'000}; });
   auto stats = ask<batcher_stats>(b, stats_atom::value);
   BOOST_REQUIRE(stats);
   BOOST_CHECK_EQUAL(stats->batches, 1u);  // the lone first query; the other two wait
   BOOST_CHECK_EQUAL(stats->queued, 2u);
-  for (size_t i = 0; i < pending.size(); ++i)
-    pending[i].receive([&](std::string& out) { BOOST_CHECK_EQUAL(out, std::to_string(i + 1)); },
-                       [&](caf::error& e) { BOOST_FAIL(describe(e)); });
+  check_sums(answers(pending));
   BOOST_CHECK_EQUAL(model->batches.load(), 2u);
 }
 
@@ -332,18 +337,8 @@ BOOST_AUTO_TEST_CASE(queries_that_expire_in_the_queue_are_dropped_with_a_timeout
   // others have 20 ms and expire in the queue. (Had the first one 20 ms
   // too, its batch would time out at its deadline, freeing the replica for
   // a later query whose deadline had not quite come.)
-  using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
-  std::vector<handle> pending;
-  pending.push_back(self->request(b, 10s, predict_atom::value, numbers({0, 1}), int64_t{1'000'000}));
-  for (int i = 1; i < 5; ++i)
-    pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
-                                    int64_t{20'000}));
-  std::vector<caf::expected<std::string>> results;
-  for (auto& h : pending) {
-    caf::expected<std::string> r = make_error(errc::timeout, "none");
-    h.receive([&](std::string& out) { r = out; }, [&](caf::error& e) { r = e; });
-    results.push_back(std::move(r));
-  }
+  auto pending = send_burst(b, 5, [](size_t i) { return int64_t{i == 0 ? 1'000'000 : 20'000}; });
+  auto results = answers(pending);
   BOOST_REQUIRE(results.front());
   BOOST_CHECK_EQUAL(*results.front(), "1");
   size_t expired = 0;

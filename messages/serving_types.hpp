@@ -36,8 +36,9 @@ struct query_input {
   }
 };
 
-/// A stable 64-bit hash of the input's kind and content (FNV-1a over the
-/// bytes): the prediction cache keys on it together with the model.
+/// A 64-bit hash of the input's kind, content and lengths, 8 bytes at a
+/// time: the prediction cache keys on it together with the model. Not
+/// persisted anywhere, so it may change between releases.
 uint64_t hash_input(const query_input& x);
 
 template <class Inspector>

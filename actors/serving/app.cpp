@@ -94,6 +94,11 @@ struct app_state {
 
 using app_pointer = app_actor::stateful_pointer<app_state>;
 
+void count(prometheus::Counter* c, double n) {
+  if (c && n > 0)
+    c->Increment(n);
+}
+
 void count(prometheus::Counter* c) {
   if (c)
     c->Increment();
@@ -203,8 +208,7 @@ void on_part_outputs(app_pointer self, const outbound_rows& part, model_outputs&
     return;
   }
   if (st.cache)
-    for (size_t k = 0; k < part.rows.size(); ++k)
-      st.cache->put(st.models[part.m].id, part.hashes[k], outputs[k]);
+    st.cache->put_many(st.models[part.m].id, part.hashes, outputs);
   on_answers(self, part.id, part.slot, part.rows, &outputs, {});
 }
 
@@ -335,19 +339,24 @@ void gather(app_pointer self, query_inputs inputs_in, std::vector<size_t> chosen
   for (size_t slot = 0; slot < g.chosen.size(); ++slot) {
     auto& model = st.models[g.chosen[slot]];
     request r{slot, {}};
+    std::vector<std::optional<std::string>> hits;
+    if (st.cache)
+      hits = st.cache->get_many(model.id, hashes);
+    size_t hit_count = 0;
     for (size_t row = 0; row < g.rows; ++row) {
-      if (st.cache) {
-        if (auto hit = st.cache->get(model.id, hashes[row])) {
-          count(st.metrics.cache_hits);
-          g.answers[g.at(row, slot)] = std::move(*hit);
-          continue;
-        }
-        count(st.metrics.cache_misses);
+      if (st.cache && hits[row]) {
+        ++hit_count;
+        g.answers[g.at(row, slot)] = std::move(*hits[row]);
+        continue;
       }
       if (model.replicas.empty())
         g.errors[g.at(row, slot)] = model.id + " has no replicas";
       else
         r.rows.push_back(row);
+    }
+    if (st.cache) {
+      count(st.metrics.cache_hits, static_cast<double>(hit_count));
+      count(st.metrics.cache_misses, static_cast<double>(g.rows - hit_count));
     }
     if (!r.rows.empty())
       requests.push_back(std::move(r));

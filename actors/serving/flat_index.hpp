@@ -74,6 +74,13 @@ public:
 
   size_t size() const { return size_; }
 
+  /// Starts loading the cell where `key`'s probe begins, so that a batch of
+  /// lookups waits for its cache misses together rather than one by one.
+  void prefetch(uint64_t key) const {
+    if (!cells_.empty())
+      __builtin_prefetch(&cells_[home(stored(key))]);
+  }
+
 private:
   struct cell {
     uint64_t key = empty;

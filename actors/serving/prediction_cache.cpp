@@ -20,9 +20,13 @@ prediction_cache::prediction_cache(uint64_t capacity_bytes, size_t shards)
   // nop
 }
 
-uint64_t prediction_cache::key_of(const std::string& model, uint64_t input_hash) {
+uint64_t prediction_cache::model_hash(const std::string& model) {
+  return std::hash<std::string>{}(model) * 0x9e3779b97f4a7c15ULL;
+}
+
+uint64_t prediction_cache::key_of(uint64_t model_hash, uint64_t input_hash) {
   // splitmix64's finalizer over the two hashes combined.
-  uint64_t x = input_hash ^ (std::hash<std::string>{}(model) * 0x9e3779b97f4a7c15ULL);
+  uint64_t x = input_hash ^ model_hash;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
@@ -32,12 +36,22 @@ uint64_t prediction_cache::cost_of(const std::string& model, const std::string& 
   return model.size() + sizeof(uint64_t) * 2 + output.size() + entry_overhead;
 }
 
-std::optional<std::string> prediction_cache::get(const std::string& model, uint64_t input_hash) {
-  if (capacity_bytes_ == 0)
-    return std::nullopt;
-  auto key = key_of(model, input_hash);
-  auto& s = shard_for(input_hash);
-  std::lock_guard<std::mutex> guard{s.mutex};
+void prediction_cache::group_by_shard(const std::vector<uint64_t>& input_hashes,
+                                      std::vector<uint32_t>& order,
+                                      std::vector<uint32_t>& first) const {
+  first.assign(shards_.size() + 1, 0);
+  for (auto h : input_hashes)
+    ++first[shard_index(h) + 1];
+  for (size_t s = 1; s < first.size(); ++s)
+    first[s] += first[s - 1];
+  order.resize(input_hashes.size());
+  auto next = first;
+  for (size_t k = 0; k < input_hashes.size(); ++k)
+    order[next[shard_index(input_hashes[k])]++] = static_cast<uint32_t>(k);
+}
+
+std::optional<std::string> prediction_cache::get_locked(shard& s, const std::string& model,
+                                                        uint64_t input_hash, uint64_t key) {
   auto i = s.index.find(key);
   if (!i || s.slots[*i].hash != input_hash || s.slots[*i].model != model) {
     ++s.misses;
@@ -47,6 +61,41 @@ std::optional<std::string> prediction_cache::get(const std::string& model, uint6
   auto& entry = s.slots[*i];
   entry.referenced = true;
   return entry.output;
+}
+
+std::optional<std::string> prediction_cache::get(const std::string& model, uint64_t input_hash) {
+  if (capacity_bytes_ == 0)
+    return std::nullopt;
+  auto key = key_of(model_hash(model), input_hash);
+  auto& s = shard_for(input_hash);
+  std::lock_guard<std::mutex> guard{s.mutex};
+  return get_locked(s, model, input_hash, key);
+}
+
+std::vector<std::optional<std::string>>
+prediction_cache::get_many(const std::string& model, const std::vector<uint64_t>& input_hashes) {
+  std::vector<std::optional<std::string>> result(input_hashes.size());
+  if (capacity_bytes_ == 0)
+    return result;
+  auto mh = model_hash(model);
+  std::vector<uint32_t> order, first;
+  group_by_shard(input_hashes, order, first);
+  std::vector<uint64_t> keys(input_hashes.size());
+  for (size_t k = 0; k < input_hashes.size(); ++k)
+    keys[k] = key_of(mh, input_hashes[k]);
+  for (size_t sh = 0; sh < shards_.size(); ++sh) {
+    if (first[sh] == first[sh + 1])
+      continue;
+    auto& s = shards_[sh];
+    std::lock_guard<std::mutex> guard{s.mutex};
+    for (auto j = first[sh]; j < first[sh + 1]; ++j)
+      s.index.prefetch(keys[order[j]]);
+    for (auto j = first[sh]; j < first[sh + 1]; ++j) {
+      auto k = order[j];
+      result[k] = get_locked(s, model, input_hashes[k], keys[k]);
+    }
+  }
+  return result;
 }
 
 void prediction_cache::evict_one(shard& s) {
@@ -60,7 +109,7 @@ void prediction_cache::evict_one(shard& s) {
         entry.referenced = false;
       } else {
         s.bytes -= cost_of(entry.model, entry.output);
-        s.index.erase(key_of(entry.model, entry.hash));
+        s.index.erase(entry.key);
         entry = slot{};
         s.free_slots.push_back(s.hand);
         ++s.evictions;
@@ -72,15 +121,9 @@ void prediction_cache::evict_one(shard& s) {
   }
 }
 
-void prediction_cache::put(const std::string& model, uint64_t input_hash, std::string output) {
-  if (capacity_bytes_ == 0)
-    return;
-  auto key = key_of(model, input_hash);
+void prediction_cache::put_locked(shard& s, const std::string& model, uint64_t input_hash,
+                                  uint64_t key, std::string output) {
   auto cost = cost_of(model, output);
-  if (cost > shard_capacity_)
-    return;
-  auto& s = shard_for(input_hash);
-  std::lock_guard<std::mutex> guard{s.mutex};
   if (auto i = s.index.find(key)) {
     // The same entry, or another whose key mixes alike: replaced either way.
     auto& entry = s.slots[*i];
@@ -108,12 +151,54 @@ void prediction_cache::put(const std::string& model, uint64_t input_hash, std::s
   auto& entry = s.slots[at];
   entry.model = model;
   entry.hash = input_hash;
+  entry.key = key;
   entry.output = std::move(output);
   entry.referenced = false;  // a new entry earns its second chance by a hit
   entry.used = true;
   s.index.put(key, static_cast<uint32_t>(at));
   s.bytes += cost;
   ++s.insertions;
+}
+
+void prediction_cache::put(const std::string& model, uint64_t input_hash, std::string output) {
+  if (capacity_bytes_ == 0 || cost_of(model, output) > shard_capacity_)
+    return;
+  auto key = key_of(model_hash(model), input_hash);
+  auto& s = shard_for(input_hash);
+  std::lock_guard<std::mutex> guard{s.mutex};
+  put_locked(s, model, input_hash, key, std::move(output));
+}
+
+void prediction_cache::put_many(const std::string& model,
+                                const std::vector<uint64_t>& input_hashes,
+                                const std::vector<std::string>& outputs) {
+  if (capacity_bytes_ == 0)
+    return;
+  auto mh = model_hash(model);
+  std::vector<uint32_t> order, first;
+  group_by_shard(input_hashes, order, first);
+  std::vector<uint64_t> keys(input_hashes.size());
+  for (size_t k = 0; k < input_hashes.size(); ++k)
+    keys[k] = key_of(mh, input_hashes[k]);
+  for (size_t sh = 0; sh < shards_.size(); ++sh) {
+    auto count = first[sh + 1] - first[sh];
+    if (count == 0)
+      continue;
+    auto& s = shards_[sh];
+    std::lock_guard<std::mutex> guard{s.mutex};
+    for (auto j = first[sh]; j < first[sh + 1]; ++j)
+      s.index.prefetch(keys[order[j]]);
+    // The entries the clock hand will most likely evict next: their index
+    // cells are erased below, each one a miss of its own otherwise.
+    for (size_t v = 0, at = s.hand; v < count && at < s.slots.size(); ++v, ++at)
+      if (s.slots[at].used)
+        s.index.prefetch(s.slots[at].key);
+    for (auto j = first[sh]; j < first[sh + 1]; ++j) {
+      auto k = order[j];
+      if (cost_of(model, outputs[k]) <= shard_capacity_)
+        put_locked(s, model, input_hashes[k], keys[k], outputs[k]);
+    }
+  }
 }
 
 cache_stats prediction_cache::stats() const {

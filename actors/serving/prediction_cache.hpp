@@ -42,12 +42,25 @@ public:
   /// Stores an output. An entry larger than a shard's share is not cached.
   void put(const std::string& model, uint64_t input_hash, std::string output);
 
+  /// get() for every hash in `input_hashes`: result k is input k's output.
+  /// Rows are grouped by shard (one lock each) and each group's index cells
+  /// are prefetched first, so a batch of unique inputs waits for its cache
+  /// misses together.
+  std::vector<std::optional<std::string>> get_many(const std::string& model,
+                                                   const std::vector<uint64_t>& input_hashes);
+
+  /// put() of outputs[k] for input_hashes[k], batched as get_many is.
+  /// REQUIRES: outputs.size() == input_hashes.size().
+  void put_many(const std::string& model, const std::vector<uint64_t>& input_hashes,
+                const std::vector<std::string>& outputs);
+
   cache_stats stats() const;
 
 private:
   struct slot {
     std::string model;
     uint64_t hash = 0;
+    uint64_t key = 0;  // key_of(model, hash), kept so eviction need not rehash
     std::string output;
     bool referenced = false;
     bool used = false;
@@ -67,9 +80,18 @@ private:
     uint64_t hits = 0, misses = 0, insertions = 0, evictions = 0;
   };
 
-  static uint64_t key_of(const std::string& model, uint64_t input_hash);
+  static uint64_t model_hash(const std::string& model);
+  static uint64_t key_of(uint64_t model_hash, uint64_t input_hash);
   static uint64_t cost_of(const std::string& model, const std::string& output);
-  shard& shard_for(uint64_t input_hash) { return shards_[input_hash % shards_.size()]; }
+  size_t shard_index(uint64_t input_hash) const { return input_hash % shards_.size(); }
+  shard& shard_for(uint64_t input_hash) { return shards_[shard_index(input_hash)]; }
+  // The rows of a batch grouped by shard: rows order[first[s]..first[s+1]) are shard s's.
+  void group_by_shard(const std::vector<uint64_t>& input_hashes, std::vector<uint32_t>& order,
+                      std::vector<uint32_t>& first) const;
+  std::optional<std::string> get_locked(shard& s, const std::string& model, uint64_t input_hash,
+                                        uint64_t key);
+  void put_locked(shard& s, const std::string& model, uint64_t input_hash, uint64_t key,
+                  std::string output);
   void evict_one(shard& s);
 
   uint64_t capacity_bytes_;

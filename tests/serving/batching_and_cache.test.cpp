@@ -79,6 +79,60 @@ BOOST_AUTO_TEST_CASE(a_stored_output_is_found_by_model_and_input) {
   BOOST_CHECK_EQUAL(s.entries, 1u);
 }
 
+BOOST_AUTO_TEST_CASE(batched_lookups_and_stores_agree_with_single_ones) {
+  prediction_cache c{1 << 20, 4};
+  std::vector<uint64_t> hashes;
+  std::vector<std::string> outputs;
+  for (uint64_t i = 0; i < 300; ++i) {
+    hashes.push_back(hash_input(query_input{input_kind::doubles, {double(i), 0.5}, {}}));
+    outputs.push_back("out" + std::to_string(i));
+  }
+  // The first 100 stored one by one, the next 200 as a batch.
+  for (size_t k = 0; k < 100; ++k)
+    c.put("m:1", hashes[k], outputs[k]);
+  c.put_many("m:1", {hashes.begin() + 100, hashes.end()}, {outputs.begin() + 100, outputs.end()});
+  auto probe = hashes;
+  probe.push_back(hash_input(query_input{input_kind::doubles, {-1}, {}}));  // never stored
+  auto found = c.get_many("m:1", probe);
+  BOOST_REQUIRE_EQUAL(found.size(), 301u);
+  for (size_t k = 0; k < 300; ++k)
+    BOOST_CHECK_EQUAL(found[k].value_or("miss"), outputs[k]);
+  BOOST_CHECK(!found[300]);
+  BOOST_CHECK_EQUAL(c.get("m:1", hashes[250]).value_or("miss"), "out250");
+  BOOST_CHECK(!c.get_many("m:2", hashes)[0]);  // another model
+  auto s = c.stats();
+  BOOST_CHECK_EQUAL(s.insertions, 300u);
+  BOOST_CHECK_EQUAL(s.hits, 301u);
+  BOOST_CHECK_EQUAL(s.misses, 301u);
+}
+
+BOOST_AUTO_TEST_CASE(batched_stores_keep_the_byte_bound_and_evict) {
+  prediction_cache c{64 * 1024, 4};
+  std::vector<uint64_t> hashes;
+  std::vector<std::string> outputs;
+  for (uint64_t i = 0; i < 2'000; ++i) {
+    hashes.push_back(i * 7919);
+    outputs.push_back(std::string(100, 'x'));
+  }
+  c.put_many("model:1", hashes, outputs);
+  auto s = c.stats();
+  BOOST_CHECK_LE(s.bytes, 64u * 1024u);
+  BOOST_CHECK_GT(s.evictions, 1'000u);
+  // The last rows stored are the ones still there, and they are found.
+  auto found = c.get_many("model:1", {hashes.end() - 20, hashes.end()});
+  for (auto& f : found)
+    BOOST_CHECK_EQUAL(f.value_or("miss"), outputs[0]);
+}
+
+BOOST_AUTO_TEST_CASE(inputs_that_differ_only_in_length_hash_differently) {
+  BOOST_CHECK_NE(hash_input(query_input{input_kind::doubles, {0.0}, {}}),
+                 hash_input(query_input{input_kind::doubles, {0.0, 0.0}, {}}));
+  BOOST_CHECK_NE(hash_input(query_input{input_kind::bytes, {}, std::string(3, '\0')}),
+                 hash_input(query_input{input_kind::bytes, {}, std::string(4, '\0')}));
+  BOOST_CHECK_NE(hash_input(query_input{input_kind::doubles, {1, 2}, {}}),
+                 hash_input(query_input{input_kind::doubles, {2, 1}, {}}));
+}
+
 BOOST_AUTO_TEST_CASE(inputs_of_different_kinds_hash_differently) {
   query_input a{input_kind::doubles, {1}, {}};
   query_input b{input_kind::ints, {1}, {}};

@@ -2,6 +2,11 @@
 // is refused with a sentence naming what was wrong, and predictions render
 // to JSON that parses back to what they hold.
 #define BOOST_TEST_MODULE query_json
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <random>
+
 #include <boost/test/unit_test.hpp>
 
 #include <nlohmann/json.hpp>
@@ -123,6 +128,43 @@ BOOST_AUTO_TEST_CASE(numbers_decode_the_same_in_every_json_spelling) {
                    R"({"input":[1e]})", R"({"input":[1,]})", R"({"input":[1] x})",
                    R"({"input":[NaN]})", R"({"input":[1e400]})"})
     BOOST_CHECK_MESSAGE(!parse_predict_request(bad, input_kind::doubles, 0), bad);
+}
+
+BOOST_AUTO_TEST_CASE(numbers_decode_to_the_same_bits_as_from_chars) {
+  // The hand decoder computes short numbers itself and gives long or huge
+  // ones to from_chars; either way the double must be from_chars' to the
+  // bit, in every way clients print numbers.
+  std::mt19937_64 gen{42};
+  std::uniform_real_distribution<double> unit{-1, 1};
+  std::uniform_int_distribution<int> exponent{-30, 30};
+  std::vector<std::string> texts = {"0", "-0", "1", "0.1", "0.30000000000000004", "123456789012345",
+                                    "1234567890123456", "12345678901234567890123", "9007199254740993",
+                                    "1e22", "1e23", "1e-22", "1e-23", "0.000001", "4.9e-324",
+                                    "1.7976931348623157e308", "0.0000000000000000000000000001",
+                                    "100000000000000000000000", "2.5E+10", "7e-0"};
+  char text[64];
+  for (int k = 0; k < 4000; ++k) {
+    auto x = unit(gen) * std::pow(10.0, exponent(gen));
+    const char* formats[] = {"%.6f", "%.15g", "%.17g", "%.3e", "%.10f", "%.0f"};
+    std::snprintf(text, sizeof(text), formats[k % 6], x);
+    texts.push_back(text);
+  }
+  std::string body = "{\"input\":[";
+  for (size_t k = 0; k < texts.size(); ++k)
+    body += (k ? "," : "") + texts[k];
+  body += "]}";
+  auto r = parse_predict_request(body, input_kind::doubles, 0);
+  BOOST_REQUIRE_MESSAGE(r, test::why(r));
+  BOOST_REQUIRE_EQUAL(r->inputs[0].numbers.size(), texts.size());
+  size_t differing = 0;
+  for (size_t k = 0; k < texts.size(); ++k) {
+    double expected = 0;
+    std::from_chars(texts[k].data(), texts[k].data() + texts[k].size(), expected);
+    auto got = r->inputs[0].numbers[k];
+    if (std::memcmp(&got, &expected, sizeof(double)) != 0 && ++differing <= 5)
+      BOOST_ERROR(texts[k] << " decoded as " << got << ", from_chars gives " << expected);
+  }
+  BOOST_CHECK_EQUAL(differing, 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_numeric_batch_decodes_the_same_in_every_json_spelling) {

@@ -41,6 +41,8 @@ std::string render_number(float x) {
 } // namespace
 
 xgboost_backend::~xgboost_backend() {
+  if (proxy_)
+    XGDMatrixFree(static_cast<DMatrixHandle>(proxy_));
   if (booster_)
     XGBoosterFree(static_cast<BoosterHandle>(booster_));
 }
@@ -66,6 +68,10 @@ caf::expected<std::unique_ptr<xgboost_backend>> open_xgboost_backend(const std::
     return make_error(errc::invalid_argument,
                       "xgboost model '" + path + "' has no features: " + last_error());
   self->features_ = features;
+  DMatrixHandle proxy = nullptr;
+  if (XGProxyDMatrixCreate(&proxy) != 0)
+    return make_error(errc::io_failure, "cannot create an XGBoost proxy matrix: " + last_error());
+  self->proxy_ = proxy;
   // The objective decides how a prediction becomes a label.
   bst_ulong len = 0;
   const char* config = nullptr;
@@ -100,7 +106,7 @@ caf::expected<model_outputs> xgboost_backend::predict(const query_inputs& batch)
   bst_ulong dim = 0;
   const float* result = nullptr;
   if (XGBoosterPredictFromDense(static_cast<BoosterHandle>(booster_), array.c_str(), config,
-                                nullptr, &shape, &dim, &result)
+                                static_cast<DMatrixHandle>(proxy_), &shape, &dim, &result)
       != 0)
     return make_error(errc::io_failure, "xgboost prediction failed: " + last_error());
   size_t total = 1;

@@ -172,7 +172,7 @@ void prediction_cache::put(const std::string& model, uint64_t input_hash, std::s
 void prediction_cache::put_many(const std::string& model,
                                 const std::vector<uint64_t>& input_hashes,
                                 const std::vector<std::string>& outputs) {
-  if (capacity_bytes_ == 0)
+  if (capacity_bytes_ == 0 || outputs.size() != input_hashes.size())
     return;
   auto mh = model_hash(model);
   std::vector<uint32_t> order, first;

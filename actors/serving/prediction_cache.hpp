@@ -50,7 +50,7 @@ public:
                                                    const std::vector<uint64_t>& input_hashes);
 
   /// put() of outputs[k] for input_hashes[k], batched as get_many is.
-  /// REQUIRES: outputs.size() == input_hashes.size().
+  /// Stores nothing when the two sizes differ.
   void put_many(const std::string& model, const std::vector<uint64_t>& input_hashes,
                 const std::vector<std::string>& outputs);
 

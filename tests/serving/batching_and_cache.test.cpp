@@ -100,6 +100,7 @@ BOOST_AUTO_TEST_CASE(batched_lookups_and_stores_agree_with_single_ones) {
   BOOST_CHECK(!found[300]);
   BOOST_CHECK_EQUAL(c.get("m:1", hashes[250]).value_or("miss"), "out250");
   BOOST_CHECK(!c.get_many("m:2", hashes)[0]);  // another model
+  c.put_many("m:3", hashes, {outputs.begin(), outputs.begin() + 10});  // sizes differ: refused
   auto s = c.stats();
   BOOST_CHECK_EQUAL(s.insertions, 300u);
   BOOST_CHECK_EQUAL(s.hits, 301u);

@@ -36,18 +36,24 @@ uint64_t prediction_cache::cost_of(const std::string& model, const std::string& 
   return model.size() + sizeof(uint64_t) * 2 + output.size() + entry_overhead;
 }
 
-void prediction_cache::group_by_shard(const std::vector<uint64_t>& input_hashes,
-                                      std::vector<uint32_t>& order,
-                                      std::vector<uint32_t>& first) const {
-  first.assign(shards_.size() + 1, 0);
+prediction_cache::batch_plan
+prediction_cache::plan_batch(const std::string& model,
+                             const std::vector<uint64_t>& input_hashes) const {
+  batch_plan plan;
+  plan.first.assign(shards_.size() + 1, 0);
   for (auto h : input_hashes)
-    ++first[shard_index(h) + 1];
-  for (size_t s = 1; s < first.size(); ++s)
-    first[s] += first[s - 1];
-  order.resize(input_hashes.size());
-  auto next = first;
+    ++plan.first[shard_index(h) + 1];
+  for (size_t s = 1; s < plan.first.size(); ++s)
+    plan.first[s] += plan.first[s - 1];
+  plan.order.resize(input_hashes.size());
+  auto next = plan.first;
   for (size_t k = 0; k < input_hashes.size(); ++k)
-    order[next[shard_index(input_hashes[k])]++] = static_cast<uint32_t>(k);
+    plan.order[next[shard_index(input_hashes[k])]++] = static_cast<uint32_t>(k);
+  auto mh = model_hash(model);
+  plan.keys.resize(input_hashes.size());
+  for (size_t k = 0; k < input_hashes.size(); ++k)
+    plan.keys[k] = key_of(mh, input_hashes[k]);
+  return plan;
 }
 
 std::optional<std::string> prediction_cache::get_locked(shard& s, const std::string& model,
@@ -77,12 +83,8 @@ prediction_cache::get_many(const std::string& model, const std::vector<uint64_t>
   std::vector<std::optional<std::string>> result(input_hashes.size());
   if (capacity_bytes_ == 0)
     return result;
-  auto mh = model_hash(model);
-  std::vector<uint32_t> order, first;
-  group_by_shard(input_hashes, order, first);
-  std::vector<uint64_t> keys(input_hashes.size());
-  for (size_t k = 0; k < input_hashes.size(); ++k)
-    keys[k] = key_of(mh, input_hashes[k]);
+  auto plan = plan_batch(model, input_hashes);
+  auto& [order, first, keys] = plan;
   for (size_t sh = 0; sh < shards_.size(); ++sh) {
     if (first[sh] == first[sh + 1])
       continue;
@@ -174,12 +176,8 @@ void prediction_cache::put_many(const std::string& model,
                                 const std::vector<std::string>& outputs) {
   if (capacity_bytes_ == 0 || outputs.size() != input_hashes.size())
     return;
-  auto mh = model_hash(model);
-  std::vector<uint32_t> order, first;
-  group_by_shard(input_hashes, order, first);
-  std::vector<uint64_t> keys(input_hashes.size());
-  for (size_t k = 0; k < input_hashes.size(); ++k)
-    keys[k] = key_of(mh, input_hashes[k]);
+  auto plan = plan_batch(model, input_hashes);
+  auto& [order, first, keys] = plan;
   for (size_t sh = 0; sh < shards_.size(); ++sh) {
     auto count = first[sh + 1] - first[sh];
     if (count == 0)

@@ -85,9 +85,14 @@ private:
   static uint64_t cost_of(const std::string& model, const std::string& output);
   size_t shard_index(uint64_t input_hash) const { return input_hash % shards_.size(); }
   shard& shard_for(uint64_t input_hash) { return shards_[shard_index(input_hash)]; }
-  // The rows of a batch grouped by shard: rows order[first[s]..first[s+1]) are shard s's.
-  void group_by_shard(const std::vector<uint64_t>& input_hashes, std::vector<uint32_t>& order,
-                      std::vector<uint32_t>& first) const;
+  // A batch's rows grouped by shard (rows order[first[s]..first[s+1]) are
+  // shard s's) with each row's key.
+  struct batch_plan {
+    std::vector<uint32_t> order;
+    std::vector<uint32_t> first;
+    std::vector<uint64_t> keys;
+  };
+  batch_plan plan_batch(const std::string& model, const std::vector<uint64_t>& input_hashes) const;
   std::optional<std::string> get_locked(shard& s, const std::string& model, uint64_t input_hash,
                                         uint64_t key);
   void put_locked(shard& s, const std::string& model, uint64_t input_hash, uint64_t key,

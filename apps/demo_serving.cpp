@@ -1,11 +1,13 @@
 // Step 8 of `troupe demo`: the serving system as a user runs it. A real
-// `troupe serve` process; an XGBoost model (by troupe-make-models), the
-// MLP that step 7 trained with DDP and saved as TorchScript, and the same
-// MLP compiled to native code by `troupe compile`, all trained on the same
-// training split of the digits; an Exp4 ensemble app of the three and an
-// app of the compiled MLP alone, made through the admin REST API; held-out
-// digits sent through the REST API one query at a time, with their accuracy
-// and latency; feedback; /metrics.
+// `troupe serve` process; an XGBoost model (by troupe-make-models) served
+// by a container process (troupe-container, over Cap'n Proto RPC), the MLP
+// that step 7 trained with DDP and saved as TorchScript, in process, and the
+// same MLP compiled to native code by `troupe compile`, all trained on the
+// same training split of the digits; an Exp4 ensemble app of the three and
+// an app of the compiled MLP alone, made through the admin REST API;
+// held-out digits sent through the REST API one query at a time, with their
+// accuracy and latency; feedback, and the weights Exp4 learned from it
+// (/metrics).
 #include "apps/demo_serving.hpp"
 
 #include <algorithm>
@@ -101,8 +103,8 @@ caf::expected<rest_results> query_app(http_client& queries, const std::string& a
 } // namespace
 
 caf::error serve_digits(const std::string& program, const std::string& dir) {
-  std::cout << "[8/8] serving digits: troupe serve, an XGBoost model, a TorchScript MLP and "
-               "the compiled MLP in an Exp4 ensemble, queried over REST\n";
+  std::cout << "[8/8] serving digits: troupe serve, an XGBoost model in a container process, a "
+               "TorchScript MLP and the compiled MLP in an Exp4 ensemble, queried over REST\n";
   auto models = dir + "/models";
   auto ready = dir + "/serve-ready.json";
   auto serve = child_process::spawn({program, "serve", "start", "--port", "0", "--admin-port",
@@ -128,8 +130,12 @@ caf::error serve_digits(const std::string& program, const std::string& dir) {
   auto admin = http_client::connect("127.0.0.1", admin_port, 5s);
   if (!admin)
     return admin.error();
+  // The container's command line: a bare program name is found next to
+  // troupe; the frontend's supervisor starts it and restarts it if it dies.
+  auto xgb_container = "troupe-container --backend xgboost --input-kind ints --input-length 64 "
+                       "--path " + models + "/digits_xgb.json";
   for (auto& [name, backend, file] :
-       {std::tuple{"xgb", "xgboost", models + "/digits_xgb.json"},
+       {std::tuple{"xgb", "container", xgb_container},
         std::tuple{"mlp", "torchscript", dir + "/digits_ddp_mlp.pt"},
         std::tuple{"mlp-compiled", "compiled", dir + "/digits_ddp_mlp.troupe"}})
     if (auto err = admin_post(*admin, "add_model",
@@ -156,7 +162,8 @@ caf::error serve_digits(const std::string& program, const std::string& dir) {
                                  {"selection_policy", "single"},
                                  {"candidate_model_names", {"mlp-compiled"}}}))
     return err;
-  std::cout << "      admin API: added models xgb:1 (XGBoost, by troupe-make-models), mlp:1 "
+  std::cout << "      admin API: added models xgb:1 (XGBoost by troupe-make-models, in a "
+               "troupe-container process), mlp:1 "
                "(TorchScript, the MLP that DDP trained in step 7), mlp-compiled:1 (that MLP "
                "compiled by troupe compile), app 'digits' (exp4 over the three, SLO 20 ms) and "
                "app 'digits-compiled' (mlp-compiled alone)\n";
@@ -188,13 +195,42 @@ caf::error serve_digits(const std::string& program, const std::string& dir) {
     taught += r && r->status == 200;
   }
   auto metrics = queries->request("GET", "/metrics", "", 5s);
-  std::string batch_line;
-  if (metrics)
-    for (std::istringstream in{metrics->body}; std::getline(in, batch_line);)
-      if (batch_line.rfind("troupe_serving_cache_hits_total{app=\"digits\"}", 0) == 0)
-        break;
+  if (!metrics)
+    return metrics.error();
+  std::string cache_line;
+  double container_batches = 0;  // batches the XGBoost container process answered
+  std::vector<std::pair<std::string, double>> weights;  // model, share of the weights
+  const std::string weight_prefix = "troupe_serving_policy_weight{app=\"digits\",model=\"";
+  std::istringstream lines{metrics->body};
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("troupe_serving_cache_hits_total{app=\"digits\"}", 0) == 0)
+      cache_line = line;
+    if (line.rfind("troupe_serving_batches{model=\"xgb:1\"", 0) == 0)
+      container_batches += std::stod(line.substr(line.rfind(' ') + 1));
+    if (line.rfind(weight_prefix, 0) == 0) {
+      auto name_end = line.find('"', weight_prefix.size());
+      auto value_at = line.rfind(' ');
+      if (name_end != std::string::npos && value_at != std::string::npos)
+        weights.emplace_back(line.substr(weight_prefix.size(), name_end - weight_prefix.size()),
+                             std::stod(line.substr(value_at + 1)));
+    }
+  }
   std::cout << fmt::format("      {} labels sent to POST /digits/update; /metrics: {}\n",
-                           taught, batch_line);
+                           taught, cache_line);
+  std::cout << fmt::format("      the XGBoost container process answered {:.0f} batches\n",
+                           container_batches);
+  if (container_batches == 0)
+    return make_error(errc::invalid_argument, "the XGBoost container answered no batch, see " +
+                                                dir + "/serve.log");
+  if (weights.empty())
+    return make_error(errc::invalid_argument, "/metrics shows no Exp4 weights for app 'digits'");
+  std::sort(weights.begin(), weights.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string shares;
+  for (auto& [model, share] : weights)
+    shares += fmt::format("{}{} {:.3f}", shares.empty() ? "" : ", ", model, share);
+  std::cout << fmt::format("      Exp4's weights after the feedback: {}; the bandit favours {}\n",
+                           shares, weights.front().first);
   serve->stop(5s);
   if (ensemble->accuracy < 0.9)
     return make_error(errc::invalid_argument, fmt::format("accuracy through REST {:.3f} is below 0.9",

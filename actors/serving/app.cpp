@@ -69,6 +69,7 @@ struct app_state {
   std::vector<size_t> next_replica;
   std::shared_ptr<prediction_cache> cache;
   app_metric_handles metrics;
+  std::vector<prometheus::Gauge*> weight_gauges;  // per model; empty without metrics
   state_store_actor store;
   std::shared_ptr<selection_policy> policy;
   std::mt19937_64 rng;
@@ -448,6 +449,19 @@ void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> cho
          });
 }
 
+/// The policy's weights, normalized to sum to 1, into the per-model gauges.
+void publish_weights(app_pointer self) {
+  auto& st = self->state;
+  if (st.weight_gauges.empty())
+    return;
+  auto weights = st.policy->weights();
+  double total = 0;
+  for (auto w : weights)
+    total += w;
+  for (size_t m = 0; m < st.weight_gauges.size() && m < weights.size(); ++m)
+    st.weight_gauges[m]->Set(total > 0 ? weights[m] / total : 0);
+}
+
 void persist_policy(app_pointer self, caf::typed_response_promise<bool> rp) {
   auto& st = self->state;
   if (!st.store) {
@@ -471,6 +485,10 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
     st.metrics = options.metrics->for_app(st.spec.name);
   st.store = std::move(options.store);
   st.policy = std::move(policy);
+  if (options.metrics)
+    for (auto& m : st.models)
+      st.weight_gauges.push_back(options.metrics->policy_weight(st.spec.name, m.id));
+  publish_weights(self);
   st.rng.seed(options.seed);
   st.query_ids = options.query_ids ? options.query_ids
                                    : std::make_shared<std::atomic<uint64_t>>(0);
@@ -535,6 +553,7 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
       gather(self, query_inputs{fb.input}, models, deadline,
              [self, rp, label = fb.label](gathering& g) {
                self->state.policy->learn(g.chosen, g.answers, label);
+               publish_weights(self);
                persist_policy(self, rp);
              });
       return rp;

@@ -69,6 +69,10 @@ serving_metrics::serving_metrics(std::shared_ptr<prometheus::Registry> registry)
                 .Name("troupe_serving_expired_queries")
                 .Help("Queries dropped at their deadline before a batch took them")
                 .Register(r);
+  policy_weight_ = &prometheus::BuildGauge()
+                      .Name("troupe_serving_policy_weight")
+                      .Help("A model's share of its app's selection weights (sums to 1 per app)")
+                      .Register(r);
 }
 
 app_metric_handles serving_metrics::for_app(const std::string& app) {
@@ -92,6 +96,11 @@ void serving_metrics::update(const batcher_stats& stats) {
   queued_->Add(labels).Set(static_cast<double>(stats.queued));
   batches_->Add(labels).Set(static_cast<double>(stats.batches));
   expired_->Add(labels).Set(static_cast<double>(stats.expired));
+}
+
+prometheus::Gauge* serving_metrics::policy_weight(const std::string& app,
+                                                  const std::string& model) {
+  return &policy_weight_->Add({{"app", app}, {"model", model}});
 }
 
 std::string serving_metrics::render() const {

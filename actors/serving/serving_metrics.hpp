@@ -2,7 +2,8 @@
 // per app, the latency histogram, queries, default answers and answers
 // missing a straggler; per model, cache hits and misses. Batch sizes and the
 // learned batch limits are gauges refreshed from the batchers' stats when
-// the endpoint is scraped (see frontend).
+// the endpoint is scraped (see frontend). Per app and model, the selection
+// policy's normalized weights, updated as feedback arrives.
 #pragma once
 
 #include <memory>
@@ -39,6 +40,10 @@ public:
   /// Publishes a batcher's stats as gauges labelled by model and replica.
   void update(const batcher_stats& stats);
 
+  /// The gauge of `model`'s share of `app`'s selection weights (Exp3 and
+  /// Exp4 learn them from feedback): which model the bandit favours.
+  prometheus::Gauge* policy_weight(const std::string& app, const std::string& model);
+
   /// Everything in Prometheus text format.
   std::string render() const;
 
@@ -59,6 +64,7 @@ private:
   prometheus::Family<prometheus::Gauge>* queued_;
   prometheus::Family<prometheus::Gauge>* batches_;
   prometheus::Family<prometheus::Gauge>* expired_;
+  prometheus::Family<prometheus::Gauge>* policy_weight_;
 };
 
 } // namespace troupe::serving

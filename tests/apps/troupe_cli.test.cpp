@@ -135,6 +135,9 @@ BOOST_AUTO_TEST_CASE(the_demo_runs_to_completion) {
   BOOST_TEST(contains(r.output, "wrote "), r.output);  // troupe compile's artifact
   BOOST_TEST(contains(r.output, "over REST to the compiled MLP alone: accuracy 9"), r.output);
   BOOST_TEST(contains(r.output, "over REST to the ensemble: accuracy 9"), r.output);
+  BOOST_TEST(contains(r.output, "the XGBoost container process answered "), r.output);
+  BOOST_TEST(!contains(r.output, "answered 0 batches"), r.output);
+  BOOST_TEST(contains(r.output, "the bandit favours "), r.output);
   BOOST_TEST(contains(r.output, "demo finished: all steps passed"), r.output);
 }
 

@@ -245,6 +245,17 @@ BOOST_AUTO_TEST_CASE(exp3_moves_to_the_better_model_under_feedback) {
   BOOST_REQUIRE_EQUAL(w.size(), 2u);
   BOOST_TEST_MESSAGE("exp3 weights after feedback: zero " << w[0] << ", xgb " << w[1]);
   BOOST_CHECK_GT(w[1], 5 * w[0]);
+  // /metrics shows the same weights as shares of their sum, per model.
+  auto m = queries->call("GET", "/metrics");
+  BOOST_REQUIRE_EQUAL(m.status, 200u);
+  auto share = [&](const std::string& model) {
+    auto prefix = "troupe_serving_policy_weight{app=\"bandit\",model=\"" + model + "\"} ";
+    auto at = m.text.find(prefix);
+    BOOST_REQUIRE_MESSAGE(at != std::string::npos, prefix << " missing from /metrics");
+    return std::stod(m.text.substr(at + prefix.size()));
+  };
+  BOOST_CHECK_CLOSE(share("xgb:1"), w[1] / (w[0] + w[1]), 1e-3);
+  BOOST_CHECK_CLOSE(share("zero:1") + share("xgb:1"), 1.0, 1e-6);
   // Most answers now come from xgb, and are right.
   BOOST_CHECK_GT(accuracy("bandit", 200), 0.80);
 }

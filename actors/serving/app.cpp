@@ -239,16 +239,18 @@ void send_rows(app_pointer self) {
       auto parts = std::make_shared<std::vector<outbound_rows>>(std::move(st.outbox[m][r]));
       st.outbox[m][r].clear();
       // Parts whose gathering ended meanwhile (deadline) are not sent.
+      std::vector<size_t> sent;  // which parts go, in order
       int64_t budget = std::numeric_limits<int64_t>::max();
       size_t total = 0;
-      for (auto& part : *parts) {
-        auto i = st.pending.find(part.id);
+      for (size_t k = 0; k < parts->size(); ++k) {
+        auto i = st.pending.find((*parts)[k].id);
         if (i == st.pending.end())
           continue;
+        sent.push_back(k);
         budget = std::min<int64_t>(
           budget,
           std::chrono::duration_cast<std::chrono::microseconds>(i->second.deadline - now).count());
-        total += part.inputs->size();
+        total += (*parts)[k].inputs->size();
       }
       if (total == 0)
         continue;
@@ -257,37 +259,29 @@ void send_rows(app_pointer self) {
       // answers the rows without this model), and a batcher that is gone
       // bounces the request with an error at once. A timeout here would
       // cost two clock events per request.
-      if (parts->size() == 1 && total == 1) {
-        self->request(replica, caf::infinite, predict_atom::value, parts->front().inputs->front(),
+      if (total == 1) {
+        auto k = sent.front();
+        self->request(replica, caf::infinite, predict_atom::value, (*parts)[k].inputs->front(),
                       budget)
           .then(
-            [self, parts](std::string& output) {
+            [self, parts, k](std::string& output) {
               model_outputs outputs{std::move(output)};
-              on_part_outputs(self, parts->front(), outputs);
+              on_part_outputs(self, (*parts)[k], outputs);
             },
-            [self, parts](caf::error& err) { on_part_error(self, parts->front(), err); });
+            [self, parts, k](caf::error& err) { on_part_error(self, (*parts)[k], err); });
         continue;
       }
       query_inputs group;
       group.reserve(total);
-      std::vector<size_t> sent;  // which parts went, in order
-      for (size_t k = 0; k < parts->size(); ++k) {
-        auto& part = (*parts)[k];
-        if (!st.pending.count(part.id))
-          continue;
-        sent.push_back(k);
-        group.insert(group.end(), part.inputs->begin(), part.inputs->end());
-      }
+      for (auto k : sent)
+        group.insert(group.end(), (*parts)[k].inputs->begin(), (*parts)[k].inputs->end());
       self->request(replica, caf::infinite, predict_atom::value, std::move(group), budget)
         .then(
-          [self, parts, sent](model_outputs& outputs) {
-            size_t expected = 0;
-            for (auto k : sent)
-              expected += (*parts)[k].rows.size();
-            if (outputs.size() != expected) {
+          [self, parts, sent, total](model_outputs& outputs) {
+            if (outputs.size() != total) {
               auto& model = self->state.models[(*parts)[sent.front()].m];
               auto why = model.id + " answered " + std::to_string(outputs.size())
-                         + " outputs for " + std::to_string(expected) + " queries";
+                         + " outputs for " + std::to_string(total) + " queries";
               for (auto k : sent)
                 on_answers(self, (*parts)[k].id, (*parts)[k].slot, (*parts)[k].rows, nullptr,
                            why);

@@ -80,6 +80,8 @@ std::optional<std::string> prediction_cache::get(const std::string& model, uint6
 
 std::vector<std::optional<std::string>>
 prediction_cache::get_many(const std::string& model, const std::vector<uint64_t>& input_hashes) {
+  if (input_hashes.size() == 1)  // a single query: no plan to build
+    return {get(model, input_hashes.front())};
   std::vector<std::optional<std::string>> result(input_hashes.size());
   if (capacity_bytes_ == 0)
     return result;
@@ -176,6 +178,10 @@ void prediction_cache::put_many(const std::string& model,
                                 const std::vector<std::string>& outputs) {
   if (capacity_bytes_ == 0 || outputs.size() != input_hashes.size())
     return;
+  if (input_hashes.size() == 1) {  // a single query: no plan to build
+    put(model, input_hashes.front(), outputs.front());
+    return;
+  }
   auto plan = plan_batch(model, input_hashes);
   auto& [order, first, keys] = plan;
   for (size_t sh = 0; sh < shards_.size(); ++sh) {

@@ -48,7 +48,10 @@ using batcher_actor = caf::typed_actor<
   /// Sets the batch latency AIMD keeps under, in microseconds.
   caf::reacts_to<set_target_atom, int64_t>,
   /// Internal: the batch-filling delay is over; send what is queued.
-  caf::reacts_to<caf::tick_atom>>;
+  caf::reacts_to<caf::tick_atom>,
+  /// Internal: the watchdog timer (number `token`) fired; fail the batches
+  /// in flight whose last deadline has passed.
+  caf::reacts_to<deadline_atom, uint64_t>>;
 
 /// An application: answers each query by its SLO, with the outputs of the
 /// models its policy chose that made the deadline, or its default output.

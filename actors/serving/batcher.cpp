@@ -58,6 +58,16 @@ struct queued_query {
   reply_to reply;
 };
 
+// A batch the container has not answered yet. The reply handler finds it
+// here by number; a batch the watchdog failed is gone, and its late answer
+// is dropped.
+struct running_batch {
+  clock_type::time_point sent;
+  clock_type::time_point deadline;  // the last of its queries' deadlines
+  size_t size = 0;
+  std::shared_ptr<std::vector<reply_to>> replies;
+};
+
 // Recent batch latencies for the p99 in stats.
 constexpr size_t latency_window = 512;
 
@@ -76,6 +86,15 @@ struct batcher_state {
   size_t recent_next = 0;
   batcher_stats stats;
   uint64_t batched_queries = 0;
+  // Batches in flight by number (at most options.batches_in_flight).
+  std::map<uint64_t, running_batch> running;
+  uint64_t next_batch = 0;
+  // One timer for the earliest deadline of the running batches, not a
+  // request timeout per batch: each of those is two events for CAF's
+  // clock thread, which then cost ~5 % of the machine at 3K batches/s.
+  bool watchdog_armed = false;
+  clock_type::time_point watchdog_at{};
+  uint64_t watchdog_token = 0;
   static inline const char* name = "troupe.batcher";
 };
 
@@ -102,6 +121,24 @@ void record_latency(batcher_state& st, int64_t latency_us) {
 }
 
 void dispatch(batcher_pointer self);
+
+/// Arms the watchdog for the earliest deadline of the running batches,
+/// unless it is armed for that time or earlier already.
+void arm_watchdog(batcher_pointer self) {
+  auto& st = self->state;
+  if (st.running.empty())
+    return;
+  auto earliest = st.running.begin()->second.deadline;
+  for (auto& [id, batch] : st.running)
+    earliest = std::min(earliest, batch.deadline);
+  if (st.watchdog_armed && st.watchdog_at <= earliest)
+    return;
+  st.watchdog_armed = true;
+  st.watchdog_at = earliest;
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(earliest - clock_type::now());
+  self->delayed_send(self, std::max(left, std::chrono::microseconds{0}), deadline_atom::value,
+                     ++st.watchdog_token);
+}
 
 // AIMD learns from the batch's own service time: from when it was sent or
 // when the batch before it was answered, whichever is later.
@@ -168,14 +205,18 @@ void dispatch(batcher_pointer self) {
   ++st.stats.batches;
   st.batched_queries += batch.size();
   auto size = batch.size();
-  // Nobody waits for the batch beyond its last deadline: a hung container
-  // frees the replica then.
-  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(last_deadline - now)
-                 + std::chrono::milliseconds{1};
-  self->request(st.container, timeout, predict_atom::value, std::move(batch))
+  // Nobody waits for the batch beyond its last deadline: the watchdog
+  // fails it then, so that a hung container frees the replica.
+  auto id = st.next_batch++;
+  st.running.emplace(id, running_batch{now, last_deadline + std::chrono::milliseconds{1}, size,
+                                       replies});
+  arm_watchdog(self);
+  self->request(st.container, caf::infinite, predict_atom::value, std::move(batch))
     .then(
-      [self, now, size, replies](model_outputs& outputs) {
+      [self, now, size, replies, id](model_outputs& outputs) {
         auto& st = self->state;
+        if (st.running.erase(id) == 0)
+          return;  // failed by the watchdog already
         if (outputs.size() != replies->size()) {
           auto err = make_error(errc::invalid_argument,
                                 st.options.model + " returned " + std::to_string(outputs.size())
@@ -189,8 +230,10 @@ void dispatch(batcher_pointer self) {
         }
         finish_batch(self, now, size);
       },
-      [self, now, size, replies](caf::error& err) {
+      [self, now, size, replies, id](caf::error& err) {
         auto& st = self->state;
+        if (st.running.erase(id) == 0)
+          return;
         for (auto& reply : *replies)
           reply.fail(err);
         st.stats.failed += size;
@@ -198,6 +241,36 @@ void dispatch(batcher_pointer self) {
       });
   // Pipelined: fill the next slot with what is queued now.
   dispatch(self);
+}
+
+/// The watchdog fired: fails every running batch whose deadline has passed
+/// (its queries are answered without this replica) and frees its slot.
+void on_watchdog(batcher_pointer self, uint64_t token) {
+  auto& st = self->state;
+  if (token == st.watchdog_token)
+    st.watchdog_armed = false;  // an older timer, superseded by an earlier one, changes nothing
+  auto now = clock_type::now();
+  std::vector<std::pair<uint64_t, running_batch>> due;
+  for (auto i = st.running.begin(); i != st.running.end();) {
+    if (i->second.deadline <= now) {
+      due.emplace_back(i->first, std::move(i->second));
+      i = st.running.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  for (auto& [id, batch] : due) {
+    auto err = make_error(errc::timeout, st.options.model + " replica "
+                                           + std::to_string(st.options.replica)
+                                           + " did not answer a batch of "
+                                           + std::to_string(batch.size)
+                                           + " queries by their deadline");
+    for (auto& reply : *batch.replies)
+      reply.fail(err);
+    st.stats.failed += batch.size;
+    finish_batch(self, batch.sent, batch.size);
+  }
+  arm_watchdog(self);
 }
 
 // Why `count` more queries with `budget_us` left cannot be queued, if so.
@@ -285,6 +358,7 @@ batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_
       self->state.delay_armed = false;
       dispatch(self);
     },
+    [self](deadline_atom, uint64_t token) { on_watchdog(self, token); },
   };
 }
 

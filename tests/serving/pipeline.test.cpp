@@ -352,6 +352,36 @@ BOOST_AUTO_TEST_CASE(queries_that_expire_in_the_queue_are_dropped_with_a_timeout
   BOOST_CHECK_LE(model->queries.load(), 1u);  // expired queries never reach the model
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_the_container_holds_past_its_deadline_fails_and_frees_the_replica) {
+  // The container takes 300 ms; the query has 50 ms. The batcher's watchdog
+  // fails the batch at its deadline (not when the container is done) and
+  // frees the replica's only slot, so the next query goes out at once and
+  // waits in the container's mailbox; the late answer to the first batch
+  // is dropped.
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 300ms;
+  auto b = batcher_for(model, "stuck:1", {1'000'000, 1, 1, 1, 1, 0.9}, 0, 0, 1);
+  auto started = std::chrono::steady_clock::now();
+  auto late = ask<std::string>(b, predict_atom::value, numbers({1, 2}), int64_t{50'000});
+  auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count();
+  BOOST_REQUIRE(!late);
+  BOOST_CHECK(is(late.error(), errc::timeout));
+  BOOST_CHECK_NE(describe(late.error()).find("stuck:1 replica 0 did not answer a batch of 1"),
+                 std::string::npos);
+  BOOST_CHECK_GE(waited_ms, 50);
+  BOOST_CHECK_LT(waited_ms, 250);  // before the container answered
+  auto next = ask<std::string>(b, predict_atom::value, numbers({3, 4}), int64_t{5'000'000});
+  BOOST_REQUIRE_MESSAGE(next, test::why(next));
+  BOOST_CHECK_EQUAL(*next, "7");
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_EQUAL(stats->batches, 2u);
+  BOOST_CHECK_EQUAL(stats->failed, 1u);
+  BOOST_CHECK_EQUAL(model->batches.load(), 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_query_without_time_left_is_refused_at_once) {
   auto model = std::make_shared<sum_model>();
   auto b = batcher_for(model, "m:1");
@@ -430,6 +460,7 @@ BOOST_AUTO_TEST_CASE(queries_waiting_in_the_app_travel_to_a_replica_as_one_group
         [](stats_atom) { return batcher_stats{}; },
         [](set_target_atom, int64_t) {},
         [](caf::tick_atom) {},
+        [](deadline_atom, uint64_t) {},
       };
     });
   spawned.push_back(caf::actor_cast<caf::actor>(counting));

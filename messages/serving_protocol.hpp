@@ -17,6 +17,7 @@
 #include <caf/replies_to.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/prediction_sink.hpp"
 #include "messages/serving_specs.hpp"
 #include "messages/serving_types.hpp"
 
@@ -58,6 +59,9 @@ using batcher_actor = caf::typed_actor<
 using app_actor = caf::typed_actor<
   caf::replies_to<predict_atom, query_input>::with<prediction>,
   caf::replies_to<predict_atom, query_inputs>::with<predictions>,
+  /// The same for a caller in this process that is not an actor: the app
+  /// answers through the sink (all rows at once), not with a reply.
+  caf::reacts_to<predict_atom, query_inputs, prediction_sink_ptr>,
   /// Learns from a label: the policy's weights move toward models that
   /// predicted it. Answers once the state is updated (and persisted).
   caf::replies_to<feedback_atom, feedback>::with<bool>,

@@ -443,6 +443,55 @@ void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> cho
          });
 }
 
+/// Answers every row of `inputs` through one call of `done` (the rows in
+/// order). The policy chooses per row, as for single queries; rows with the
+/// same choice travel together, one request per model.
+void predict_many(app_pointer self, query_inputs inputs,
+                  std::function<void(predictions)> done) {
+  auto& st = self->state;
+  if (inputs.empty()) {
+    done(predictions{});
+    return;
+  }
+  if (inputs.size() == 1) {  // a single query: no grouping to do
+    predict_rows(self, std::move(inputs), st.policy->choose(st.rng),
+                 {st.query_ids->fetch_add(1) + 1},
+                 [done = std::move(done)](size_t, prediction p) {
+                   predictions ps;
+                   ps.push_back(std::move(p));
+                   done(std::move(ps));
+                 });
+    return;
+  }
+  struct batch {
+    predictions results;
+    size_t remaining;
+    std::function<void(predictions)> done;
+  };
+  auto b = std::make_shared<batch>(batch{predictions(inputs.size()), inputs.size(),
+                                         std::move(done)});
+  std::map<std::vector<size_t>, std::vector<size_t>> rows_by_choice;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    rows_by_choice[st.policy->choose(st.rng)].push_back(i);
+  // Query ids in row order, whatever the grouping.
+  auto first_id = st.query_ids->fetch_add(inputs.size()) + 1;
+  for (auto& [chosen, rows] : rows_by_choice) {
+    query_inputs group;
+    std::vector<uint64_t> ids;
+    group.reserve(rows.size());
+    for (auto i : rows) {
+      group.push_back(std::move(inputs[i]));
+      ids.push_back(first_id + i);
+    }
+    predict_rows(self, std::move(group), chosen, std::move(ids),
+                 [b, rows = rows](size_t k, prediction p) {
+                   b->results[rows[k]] = std::move(p);
+                   if (--b->remaining == 0)
+                     b->done(std::move(b->results));
+                 });
+  }
+}
+
 /// The policy's weights, normalized to sum to 1, into the per-model gauges.
 void publish_weights(app_pointer self) {
   auto& st = self->state;
@@ -499,40 +548,16 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
       return rp;
     },
     [self](predict_atom, query_inputs& inputs) -> caf::result<predictions> {
-      auto& st = self->state;
       auto rp = self->make_response_promise<predictions>();
-      if (inputs.empty()) {
-        rp.deliver(predictions{});
-        return rp;
-      }
-      struct batch {
-        predictions results;
-        size_t remaining;
-        caf::typed_response_promise<predictions> rp;
-      };
-      auto b = std::make_shared<batch>(batch{predictions(inputs.size()), inputs.size(), rp});
-      // The policy chooses per row (as for single queries); rows with the
-      // same choice travel together, one request per model.
-      std::map<std::vector<size_t>, std::vector<size_t>> rows_by_choice;
-      for (size_t i = 0; i < inputs.size(); ++i)
-        rows_by_choice[st.policy->choose(st.rng)].push_back(i);
-      // Query ids in row order, whatever the grouping.
-      auto first_id = st.query_ids->fetch_add(inputs.size()) + 1;
-      for (auto& [chosen, rows] : rows_by_choice) {
-        query_inputs group;
-        std::vector<uint64_t> ids;
-        group.reserve(rows.size());
-        for (auto i : rows) {
-          group.push_back(std::move(inputs[i]));
-          ids.push_back(first_id + i);
-        }
-        predict_rows(self, std::move(group), chosen, std::move(ids), [b, rows = rows](size_t k, prediction p) {
-          b->results[rows[k]] = std::move(p);
-          if (--b->remaining == 0)
-            b->rp.deliver(std::move(b->results));
-        });
-      }
+      predict_many(self, std::move(inputs),
+                   [rp](predictions ps) mutable { rp.deliver(std::move(ps)); });
       return rp;
+    },
+    [self](predict_atom, query_inputs& inputs, prediction_sink_ptr& sink) {
+      if (!sink)
+        return;
+      predict_many(self, std::move(inputs),
+                   [sink](predictions ps) { sink->deliver(std::move(ps)); });
     },
     [self](feedback_atom, feedback& fb) -> caf::result<bool> {
       auto& st = self->state;

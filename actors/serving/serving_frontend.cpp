@@ -215,32 +215,6 @@ void admin(caf::event_based_actor* self, std::shared_ptr<gateway_context> ctx, u
 
 caf::behavior gateway(caf::event_based_actor* self, std::shared_ptr<gateway_context> ctx) {
   return {
-    [self, ctx](predict_atom, uint64_t ticket, const caf::actor& target, query_inputs& inputs,
-                bool batch) {
-      auto app = caf::actor_cast<app_actor>(target);
-      auto fail = [ctx, ticket](caf::error& err) {
-        ctx->tickets.answer(ticket, error_response(err));
-      };
-      // No request timeout (it would cost two clock events per query): the
-      // app answers by its SLO from its own deadline timer, a vanished app
-      // bounces the request with an error, and the HTTP server answers 504
-      // after its request timeout in any case.
-      auto timeout = caf::infinite;
-      if (batch)
-        self->request(app, timeout, predict_atom::value, std::move(inputs))
-          .then(
-            [ctx, ticket](predictions& ps) {
-              ctx->tickets.answer(ticket, json_response(200, render_batch(ps)));
-            },
-            fail);
-      else
-        self->request(app, timeout, predict_atom::value, std::move(inputs.front()))
-          .then(
-            [ctx, ticket](prediction& p) {
-              ctx->tickets.answer(ticket, json_response(200, render_prediction(p)));
-            },
-            fail);
-    },
     [self, ctx](feedback_atom, uint64_t ticket, const caf::actor& target, feedback& fb,
                 int64_t timeout_ms) {
       self->request(caf::actor_cast<app_actor>(target), std::chrono::milliseconds{timeout_ms},
@@ -379,9 +353,25 @@ struct serving_frontend::impl {
       return respond(
         json_response(200, render_batch(predictions(parsed->inputs.size(), p))));
     }
-    caf::anon_send(gateway, predict_atom::value, ctx->tickets.add(std::move(respond)),
-                   caf::actor_cast<caf::actor>(route->actor), std::move(parsed->inputs),
-                   parsed->batch);
+    // Straight to the app, which answers through the sink on its own
+    // thread: no gateway hop and no request timeout (the app answers by its
+    // SLO from its own deadline timer; a sink dropped unanswered, e.g. with
+    // the message to an app that is gone, answers 503; the HTTP server
+    // answers 504 after its request timeout in any case).
+    auto sink = std::make_shared<prediction_sink>(
+      [respond = std::move(respond), batch = parsed->batch](caf::expected<predictions> ps) {
+        if (!ps)
+          respond(error_response(ps.error()));
+        else if (batch)
+          respond(json_response(200, render_batch(*ps)));
+        else if (ps->size() == 1)
+          respond(json_response(200, render_prediction(ps->front())));
+        else
+          respond(json_response(500, render_error("the app answered "
+                                                  + std::to_string(ps->size())
+                                                  + " predictions for one query")));
+      });
+    caf::anon_send(route->actor, predict_atom::value, std::move(parsed->inputs), std::move(sink));
   }
 
   void on_admin(http_request req, http_responder respond) {

@@ -6,6 +6,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <caf/scoped_actor.hpp>
@@ -406,6 +408,81 @@ BOOST_AUTO_TEST_CASE(delayed_batching_waits_to_fill_a_batch) {
 }
 
 // -- app ----------------------------------------------------------------------
+
+/// A sink whose answer can be awaited from the test thread.
+struct awaited_answer {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<caf::expected<predictions>> calls;
+
+  prediction_sink_ptr sink() {
+    return std::make_shared<prediction_sink>([this](caf::expected<predictions> ps) {
+      std::lock_guard<std::mutex> guard{mtx};
+      calls.push_back(std::move(ps));
+      cv.notify_all();
+    });
+  }
+
+  /// The first answer, or an error after 5 s.
+  caf::expected<predictions> wait() {
+    std::unique_lock<std::mutex> lock{mtx};
+    if (!cv.wait_for(lock, 5s, [this] { return !calls.empty(); }))
+      return make_error(errc::timeout, "the sink was never called");
+    return calls.front();
+  }
+};
+
+BOOST_AUTO_TEST_CASE(a_sink_answers_once_and_says_so_when_dropped_unanswered) {
+  awaited_answer twice;
+  {
+    auto sink = twice.sink();
+    prediction p;
+    p.output = "first";
+    sink->deliver({p});
+    p.output = "second";
+    sink->deliver({p});
+    sink->fail(make_error(errc::io_failure, "too late"));
+  }  // destroyed after answering: no further call
+  BOOST_REQUIRE_EQUAL(twice.calls.size(), 1u);
+  BOOST_REQUIRE(twice.calls.front());
+  BOOST_CHECK_EQUAL(twice.calls.front()->front().output, "first");
+  awaited_answer dropped;
+  dropped.sink().reset();
+  BOOST_REQUIRE_EQUAL(dropped.calls.size(), 1u);
+  BOOST_REQUIRE(!dropped.calls.front());
+  BOOST_CHECK(is(dropped.calls.front().error(), errc::unavailable));
+}
+
+BOOST_AUTO_TEST_CASE(an_app_answers_a_local_caller_through_its_sink) {
+  auto model = std::make_shared<sum_model>();
+  auto app = app_with(spec_of("add", "single", 100'000, {"sum"}),
+                      {{"sum:1", {batcher_for(model, "sum:1")}}});
+  awaited_answer one, many;
+  caf::anon_send(app, predict_atom::value, query_inputs{numbers({2, 3})}, one.sink());
+  caf::anon_send(app, predict_atom::value, query_inputs{numbers({1}), numbers({4, 4})},
+                 many.sink());
+  auto p = one.wait();
+  BOOST_REQUIRE_MESSAGE(p, test::why(p));
+  BOOST_REQUIRE_EQUAL(p->size(), 1u);
+  BOOST_CHECK_EQUAL(p->front().output, "5");
+  BOOST_CHECK(!p->front().is_default);
+  auto ps = many.wait();
+  BOOST_REQUIRE_MESSAGE(ps, test::why(ps));
+  BOOST_REQUIRE_EQUAL(ps->size(), 2u);
+  BOOST_CHECK_EQUAL((*ps)[0].output, "1");
+  BOOST_CHECK_EQUAL((*ps)[1].output, "8");
+  // An app that is gone: the message is dropped, and with it the sink,
+  // which answers that the app went away instead of leaving the caller
+  // waiting.
+  self->send_exit(app, caf::exit_reason::user_shutdown);
+  self->wait_for(app);
+  awaited_answer orphan;
+  caf::anon_send(app, predict_atom::value, query_inputs{numbers({1})}, orphan.sink());
+  auto gone = orphan.wait();
+  BOOST_REQUIRE(!gone);
+  BOOST_CHECK(is(gone.error(), errc::unavailable));
+  BOOST_CHECK_NE(describe(gone.error()).find("the app went away"), std::string::npos);
+}
 
 BOOST_AUTO_TEST_CASE(an_app_answers_with_its_model_output) {
   auto model = std::make_shared<sum_model>();

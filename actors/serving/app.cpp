@@ -69,7 +69,8 @@ struct app_state {
   std::vector<size_t> next_replica;
   std::shared_ptr<prediction_cache> cache;
   app_metric_handles metrics;
-  std::vector<prometheus::Gauge*> weight_gauges;  // per model; empty without metrics
+  std::shared_ptr<serving_metrics> all_metrics;  // null: no metrics
+  uint64_t weights_generation = 0;  // under which this actor publishes its weights
   state_store_actor store;
   std::shared_ptr<selection_policy> policy;
   std::mt19937_64 rng;
@@ -495,14 +496,16 @@ void predict_many(app_pointer self, query_inputs inputs,
 /// The policy's weights, normalized to sum to 1, into the per-model gauges.
 void publish_weights(app_pointer self) {
   auto& st = self->state;
-  if (st.weight_gauges.empty())
+  if (!st.all_metrics)
     return;
   auto weights = st.policy->weights();
   double total = 0;
   for (auto w : weights)
     total += w;
-  for (size_t m = 0; m < st.weight_gauges.size() && m < weights.size(); ++m)
-    st.weight_gauges[m]->Set(total > 0 ? weights[m] / total : 0);
+  std::vector<std::pair<std::string, double>> shares;
+  for (size_t m = 0; m < st.models.size() && m < weights.size(); ++m)
+    shares.emplace_back(st.models[m].id, total > 0 ? weights[m] / total : 0);
+  st.all_metrics->set_policy_weights(st.spec.name, st.weights_generation, shares);
 }
 
 void persist_policy(app_pointer self, caf::typed_response_promise<bool> rp) {
@@ -528,9 +531,10 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
     st.metrics = options.metrics->for_app(st.spec.name);
   st.store = std::move(options.store);
   st.policy = std::move(policy);
-  if (options.metrics)
-    for (auto& m : st.models)
-      st.weight_gauges.push_back(options.metrics->policy_weight(st.spec.name, m.id));
+  if (options.metrics) {
+    st.all_metrics = options.metrics;
+    st.weights_generation = options.metrics->claim_policy_weights(st.spec.name);
+  }
   publish_weights(self);
   st.rng.seed(options.seed);
   st.query_ids = options.query_ids ? options.query_ids

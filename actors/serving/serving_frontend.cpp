@@ -228,8 +228,7 @@ caf::behavior gateway(caf::event_based_actor* self, std::shared_ptr<gateway_cont
       self->request(ctx->manager, 5s, stats_atom::value)
         .then(
           [ctx, ticket](batcher_stats_list& stats) {
-            for (auto& s : stats)
-              ctx->metrics->update(s);
+            ctx->metrics->update(stats);
             ctx->tickets.answer(ticket, http_response{200, "text/plain; version=0.0.4",
                                                       ctx->metrics->render()});
           },

@@ -92,6 +92,8 @@ void respawn_app(manager_pointer self, const std::string& name) {
     models.push_back(app_model{i->second.spec().id(), std::move(batchers)});
   }
   if (models.empty()) {
+    if (st.opts.metrics)
+      st.opts.metrics->forget_policy_weights(name);
     replace_route(self, route_of(entry.spec, app_actor{}));
     return;
   }
@@ -124,6 +126,8 @@ void respawn_app(manager_pointer self, const std::string& name) {
     }
     if (!app) {
       spdlog::error("serving: app '{}' cannot start: {}", name, describe(app.error()));
+      if (st.opts.metrics)
+        st.opts.metrics->forget_policy_weights(name);
       replace_route(self, route_of(i->second.spec, app_actor{}));
       return;
     }
@@ -218,6 +222,8 @@ serving_manager_actor::behavior_type manager_impl(manager_pointer self) {
       commit(self, rp, {{app_key(name), std::nullopt}, {policy_state_key(name), std::nullopt}},
              [self, name] {
                self->state.apps.erase(name);
+               if (self->state.opts.metrics)
+                 self->state.opts.metrics->forget_policy_weights(name);
                publish_app(self, name, app_actor{});
                auto& routes = *self->state.opts.routes;
                auto old = routes.find(name);

@@ -88,19 +88,80 @@ app_metric_handles serving_metrics::for_app(const std::string& app) {
   return h;
 }
 
-void serving_metrics::update(const batcher_stats& stats) {
-  prometheus::Labels labels{{"model", stats.model}, {"replica", std::to_string(stats.replica)}};
-  batch_limit_->Add(labels).Set(static_cast<double>(stats.batch_size_limit));
-  mean_batch_->Add(labels).Set(stats.mean_batch_size);
-  batch_p99_->Add(labels).Set(stats.p99_batch_latency_us);
-  queued_->Add(labels).Set(static_cast<double>(stats.queued));
-  batches_->Add(labels).Set(static_cast<double>(stats.batches));
-  expired_->Add(labels).Set(static_cast<double>(stats.expired));
+void serving_metrics::update(const std::vector<batcher_stats>& all) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::map<std::pair<std::string, uint32_t>, replica_gauges> seen;
+  for (auto& stats : all) {
+    auto key = std::make_pair(stats.model, stats.replica);
+    auto known = replicas_.find(key);
+    replica_gauges g;
+    if (known != replicas_.end()) {
+      g = known->second;
+      replicas_.erase(known);
+    } else {
+      prometheus::Labels labels{{"model", stats.model},
+                                {"replica", std::to_string(stats.replica)}};
+      g = {&batch_limit_->Add(labels), &mean_batch_->Add(labels), &batch_p99_->Add(labels),
+           &queued_->Add(labels),      &batches_->Add(labels),    &expired_->Add(labels)};
+    }
+    g.limit->Set(static_cast<double>(stats.batch_size_limit));
+    g.mean->Set(stats.mean_batch_size);
+    g.p99->Set(stats.p99_batch_latency_us);
+    g.queued->Set(static_cast<double>(stats.queued));
+    g.batches->Set(static_cast<double>(stats.batches));
+    g.expired->Set(static_cast<double>(stats.expired));
+    seen.emplace(std::move(key), g);
+  }
+  // What is left was not in this scrape: its model or replica is gone.
+  for (auto& [key, g] : replicas_) {
+    batch_limit_->Remove(g.limit);
+    mean_batch_->Remove(g.mean);
+    batch_p99_->Remove(g.p99);
+    queued_->Remove(g.queued);
+    batches_->Remove(g.batches);
+    expired_->Remove(g.expired);
+  }
+  replicas_ = std::move(seen);
 }
 
-prometheus::Gauge* serving_metrics::policy_weight(const std::string& app,
-                                                  const std::string& model) {
-  return &policy_weight_->Add({{"app", app}, {"model", model}});
+uint64_t serving_metrics::claim_policy_weights(const std::string& app) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto generation = next_generation_++;
+  weights_[app].generation = generation;
+  return generation;
+}
+
+void serving_metrics::set_policy_weights(
+  const std::string& app, uint64_t generation,
+  const std::vector<std::pair<std::string, double>>& shares) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = weights_.find(app);
+  if (i == weights_.end() || i->second.generation != generation)
+    return;  // a retired (or removed) app actor
+  auto& by_model = i->second.by_model;
+  std::map<std::string, prometheus::Gauge*> now;
+  for (auto& [model, share] : shares) {
+    auto known = by_model.find(model);
+    auto* g = known != by_model.end() ? known->second
+                                      : &policy_weight_->Add({{"app", app}, {"model", model}});
+    if (known != by_model.end())
+      by_model.erase(known);
+    g->Set(share);
+    now.emplace(model, g);
+  }
+  for (auto& [model, g] : by_model)
+    policy_weight_->Remove(g);
+  by_model = std::move(now);
+}
+
+void serving_metrics::forget_policy_weights(const std::string& app) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = weights_.find(app);
+  if (i == weights_.end())
+    return;
+  for (auto& [model, g] : i->second.by_model)
+    policy_weight_->Remove(g);
+  weights_.erase(i);
 }
 
 std::string serving_metrics::render() const {

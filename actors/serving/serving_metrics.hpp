@@ -6,8 +6,12 @@
 // policy's normalized weights, updated as feedback arrives.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -37,12 +41,24 @@ public:
 
   app_metric_handles for_app(const std::string& app);
 
-  /// Publishes a batcher's stats as gauges labelled by model and replica.
-  void update(const batcher_stats& stats);
+  /// Publishes the batchers' stats as gauges labelled by model and
+  /// replica: exactly the replicas in `all` (one scrape's worth), so that
+  /// a removed model or replica leaves no stale series behind.
+  void update(const std::vector<batcher_stats>& all);
 
-  /// The gauge of `model`'s share of `app`'s selection weights (Exp3 and
-  /// Exp4 learn them from feedback): which model the bandit favours.
-  prometheus::Gauge* policy_weight(const std::string& app, const std::string& model);
+  /// Claims `app`'s selection-weight gauges for a new app actor: returns
+  /// the generation that actor publishes under. An older actor of the same
+  /// app (retiring after a relink) publishes nothing from then on.
+  uint64_t claim_policy_weights(const std::string& app);
+
+  /// Each model's share of `app`'s selection weights (Exp3 and Exp4 learn
+  /// them from feedback: which model the bandit favours), published by the
+  /// app actor of `generation`; models not in `shares` lose their series.
+  void set_policy_weights(const std::string& app, uint64_t generation,
+                          const std::vector<std::pair<std::string, double>>& shares);
+
+  /// `app` was removed (or has no model left): its weight series go.
+  void forget_policy_weights(const std::string& app);
 
   /// Everything in Prometheus text format.
   std::string render() const;
@@ -65,6 +81,26 @@ private:
   prometheus::Family<prometheus::Gauge>* batches_;
   prometheus::Family<prometheus::Gauge>* expired_;
   prometheus::Family<prometheus::Gauge>* policy_weight_;
+
+  struct app_weights {
+    uint64_t generation = 0;
+    std::map<std::string, prometheus::Gauge*> by_model;
+  };
+  struct replica_gauges {
+    prometheus::Gauge* limit;
+    prometheus::Gauge* mean;
+    prometheus::Gauge* p99;
+    prometheus::Gauge* queued;
+    prometheus::Gauge* batches;
+    prometheus::Gauge* expired;
+  };
+  // The series this object added, so that it can remove them again. The
+  // gauges are only touched here, under the mutex: nobody else holds a
+  // pointer that a removal could leave dangling.
+  std::mutex mtx_;
+  std::map<std::string, app_weights> weights_;
+  uint64_t next_generation_ = 1;
+  std::map<std::pair<std::string, uint32_t>, replica_gauges> replicas_;
 };
 
 } // namespace troupe::serving

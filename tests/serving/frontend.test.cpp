@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -258,6 +259,40 @@ BOOST_AUTO_TEST_CASE(exp3_moves_to_the_better_model_under_feedback) {
   BOOST_CHECK_CLOSE(share("zero:1") + share("xgb:1"), 1.0, 1e-6);
   // Most answers now come from xgb, and are right.
   BOOST_CHECK_GT(accuracy("bandit", 200), 0.80);
+  // Series of what is gone go with it: unlinked and deleted, "zero" leaves
+  // neither a weight nor batcher gauges; a deleted app leaves no weights.
+  // (The app restarts without "zero" asynchronously: poll for 5 s.)
+  auto metrics_until = [&](const std::function<bool(const std::string&)>& done) {
+    std::string text;
+    for (int i = 0; i < 100; ++i) {
+      text = queries->call("GET", "/metrics").text;
+      if (done(text))
+        break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return text;
+  };
+  auto has = [](const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+  };
+  const std::string zero_weight = R"(troupe_serving_policy_weight{app="bandit",model="zero:1"})";
+  const std::string xgb_weight = R"(troupe_serving_policy_weight{app="bandit",model="xgb:1"} 1)";
+  const std::string zero_batches = R"(troupe_serving_batches{model="zero:1")";
+  ok("remove_model_links", json{{"app_name", "bandit"}, {"model_names", {"zero"}}});
+  ok("delete_model", json{{"model_name", "zero"}});
+  auto after = metrics_until([&](const std::string& t) {
+    return !has(t, zero_weight) && !has(t, zero_batches) && has(t, xgb_weight);
+  });
+  BOOST_CHECK_MESSAGE(!has(after, zero_weight), "stale weight: " << after);
+  BOOST_CHECK_MESSAGE(!has(after, zero_batches), "stale batcher gauges: " << after);
+  BOOST_CHECK_MESSAGE(has(after, xgb_weight), "xgb alone should hold all the weight: " << after);
+  BOOST_CHECK(has(after, R"(troupe_serving_batches{model="xgb:1")"));
+  ok("delete_app", json{{"name", "bandit"}});
+  after = metrics_until([&](const std::string& t) {
+    return !has(t, R"(troupe_serving_policy_weight{app="bandit")");
+  });
+  BOOST_CHECK_MESSAGE(!has(after, R"(troupe_serving_policy_weight{app="bandit")"),
+                      "weights of a deleted app: " << after);
 }
 
 BOOST_AUTO_TEST_CASE(exp4_weights_the_ensemble_toward_the_better_model) {

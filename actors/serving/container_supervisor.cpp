@@ -168,8 +168,11 @@ container_supervisor_actor::behavior_type supervisor(supervisor_pointer self,
       }
       auto rp = self->make_response_promise<model_outputs>();
       auto epoch = st.epoch;
-      self->request(st.proxy, st.options.rpc_timeout + std::chrono::seconds{1}, predict_atom::value,
-                    std::move(inputs))
+      // No request timeout (two events of CAF's clock thread per batch): the
+      // proxy bounds the RPC by rpc_timeout, a dead proxy bounces the
+      // request, and a stuck one misses heartbeats (bounded requests that
+      // queue behind it) and is restarted.
+      self->request(st.proxy, caf::infinite, predict_atom::value, std::move(inputs))
         .then([rp](model_outputs& out) mutable { rp.deliver(std::move(out)); },
               [self, rp, epoch](caf::error& err) mutable {
                 auto& st = self->state;

@@ -208,6 +208,11 @@ command_runner add_serve_command(CLI::App& app) {
   m->add_option("--batches-in-flight", model->batches_in_flight,
                 "batches sent to each replica's container at once (1: strictly one at a time)")
     ->capture_default_str();
+  m->add_option("--thread", model->thread,
+                "where an in-process replica computes: own (a thread of its own) or shared "
+                "(the actor scheduler's workers; for small batches only)")
+    ->check(CLI::IsMember({"own", "shared"}))
+    ->capture_default_str();
   m->add_option("--host", model->hosts,
                 "model host (node service model_host=NAME) for replica i % count, or 'local'; "
                 "repeatable");
@@ -223,7 +228,8 @@ command_runner add_serve_command(CLI::App& app) {
                              {"max_batch_size", model->max_batch},
                              {"batch_wait_timeout_micros", model->batch_delay_us},
                              {"batches_in_flight", model->batches_in_flight},
-                             {"hosts", model->hosts}});
+                             {"hosts", model->hosts},
+                             {"thread", model->thread}});
     };
   });
 

@@ -60,6 +60,13 @@ struct model_spec {
   /// (`troupe node --service model_host=NAME`), replica i on hosts[i % n];
   /// "local" is the frontend's own process. Empty: all local.
   std::vector<std::string> hosts;
+  /// Where an in-process replica computes: "own" (a thread of its own, as
+  /// Clipper gives each container a core) or "shared" (the actor
+  /// scheduler's workers: no thread wake-up per batch, which pays off only
+  /// for small batches: a batch blocks the worker the app's and batcher's
+  /// next messages were queued on). Ignored by "container" (a process of
+  /// its own).
+  std::string thread = "own";
 
   /// "name:version", the key of caches, metrics and records.
   std::string id() const { return name + ":" + std::to_string(version); }
@@ -68,7 +75,7 @@ struct model_spec {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_spec& x) {
   return f(caf::meta::type_name("troupe::model_spec"), x.name, x.version, x.backend, x.path,
-           x.replicas, x.max_batch, x.batch_delay_us, x.batches_in_flight, x.hosts);
+           x.replicas, x.max_batch, x.batch_delay_us, x.batches_in_flight, x.hosts, x.thread);
 }
 
 } // namespace troupe

@@ -44,8 +44,15 @@ model_container_actor::behavior_type container(model_container_actor::pointer,
 
 } // namespace
 
-model_container_actor spawn_model_container(caf::actor_system& sys, backend_ptr backend) {
-  return sys.spawn<caf::detached>(container, std::move(backend));
+model_container_actor spawn_model_container(caf::actor_system& sys, backend_ptr backend,
+                                            bool own_thread) {
+  if (own_thread)
+    return sys.spawn<caf::detached>(container, std::move(backend));
+  return sys.spawn(container, std::move(backend));
+}
+
+bool wants_own_thread(const model_spec& spec) {
+  return spec.thread != "shared";
 }
 
 } // namespace troupe::serving

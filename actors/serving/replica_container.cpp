@@ -52,7 +52,8 @@ caf::expected<caf::actor> start_replica_container(caf::actor_system& sys, const 
   if (!backend)
     return make_error(errc::invalid_argument,
                       "model " + spec.id() + " cannot be loaded: " + describe(backend.error()));
-  return caf::actor_cast<caf::actor>(spawn_model_container(sys, *backend));
+  return caf::actor_cast<caf::actor>(
+    spawn_model_container(sys, *backend, wants_own_thread(spec)));
 }
 
 } // namespace troupe::serving

@@ -12,6 +12,7 @@ using json = nlohmann::json;
 
 const char* const policies[] = {"single", "exp3", "exp4"};
 const char* const backends[] = {"noop", "xgboost", "torchscript", "compiled", "container"};
+const char* const threads[] = {"own", "shared"};
 
 caf::error bad(std::string what) {
   return make_error(errc::invalid_argument, std::move(what));
@@ -112,6 +113,9 @@ caf::error validate(const model_spec& spec) {
   if (spec.batches_in_flight == 0 || spec.batches_in_flight > max_batches_in_flight)
     return bad("batches_in_flight of model '" + spec.name + "' must be 1.." +
                std::to_string(max_batches_in_flight));
+  if (!contains(threads, spec.thread))
+    return bad("thread '" + spec.thread + "' of model '" + spec.name +
+               "' is neither own nor shared");
   return {};
 }
 
@@ -180,6 +184,8 @@ caf::expected<model_spec> parse_model_spec(std::string_view text) {
   if (auto err = read(*doc, "batches_in_flight", in_flight))
     return err;
   spec.batches_in_flight = static_cast<uint32_t>(std::min<uint64_t>(in_flight, UINT32_MAX));
+  if (auto err = read(*doc, "thread", spec.thread))
+    return err;
   if (auto it = doc->find("hosts"); it != doc->end()) {
     if (!it->is_array())
       return bad("\"hosts\" must be an array of model host names");
@@ -214,7 +220,8 @@ std::string render(const model_spec& spec) {
            {"max_batch_size", spec.max_batch},
            {"batch_wait_timeout_micros", spec.batch_delay_us},
            {"batches_in_flight", spec.batches_in_flight},
-           {"hosts", spec.hosts}};
+           {"hosts", spec.hosts},
+           {"thread", spec.thread}};
   return doc.dump();
 }
 

@@ -388,6 +388,11 @@ BOOST_AUTO_TEST_CASE(bad_admin_requests_are_refused_with_reasons) {
     expect("add_model", in_flight(0), 400, "batches_in_flight of model 'm' must be 1..8");
     expect("add_model", in_flight(9), 400, "batches_in_flight of model 'm' must be 1..8");
     expect("add_model", in_flight(-1), 400, "batches_in_flight");
+    auto m = model_json("m", "noop", "");
+    m["thread"] = "fast";
+    expect("add_model", m, 400, "thread 'fast' of model 'm' is neither own nor shared");
+    m["thread"] = 2;
+    expect("add_model", m, 400, "thread");
   }
   expect("frobnicate", json::object(), 404, "no admin operation 'frobnicate'");
   {

@@ -78,7 +78,7 @@ struct fixture {
   model_container_actor open(const model_spec& s) {
     auto backend = open_backend(s);
     BOOST_REQUIRE_MESSAGE(backend, test::why(backend));
-    return spawn_model_container(client.sys(), *backend);
+    return spawn_model_container(client.sys(), *backend, wants_own_thread(s));
   }
 
   caf::expected<model_outputs> predict(const model_container_actor& c, const query_inputs& xs) {
@@ -143,6 +143,23 @@ BOOST_AUTO_TEST_CASE(an_xgboost_model_labels_held_out_digits_above_90_percent) {
   auto acc = accuracy(open(spec("xgboost", "digits_xgb.json")));
   BOOST_TEST_MESSAGE("xgboost digits accuracy " << acc);
   BOOST_CHECK_GT(acc, 0.9);
+}
+
+BOOST_AUTO_TEST_CASE(a_container_on_its_own_thread_or_on_the_workers_answers_alike) {
+  auto own = spec("xgboost", "digits_xgb.json");
+  own.thread = "own";
+  auto shared = own;
+  shared.thread = "shared";
+  BOOST_CHECK(wants_own_thread(own));
+  BOOST_CHECK(!wants_own_thread(shared));
+  auto [xs, labels] = held_out_digits();
+  auto a = predict(open(own), xs);
+  auto b = predict(open(shared), xs);
+  BOOST_REQUIRE_MESSAGE(a, test::why(a));
+  BOOST_REQUIRE_MESSAGE(b, test::why(b));
+  BOOST_CHECK(*a == *b);
+  BOOST_CHECK_EQUAL(a->size(), labels.size());
+  BOOST_CHECK(wants_own_thread(model_spec{}));  // the default
 }
 
 BOOST_AUTO_TEST_CASE(a_torchscript_model_labels_held_out_digits_above_90_percent) {

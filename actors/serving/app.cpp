@@ -200,13 +200,19 @@ void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m,
   }
 }
 
+/// Why a model's answer cannot be used: it answered `got` outputs for
+/// `asked` queries.
+std::string wrong_answer_count(const std::string& model, size_t got, size_t asked) {
+  return model + " answered " + std::to_string(got) + " outputs for " + std::to_string(asked)
+         + " queries";
+}
+
 /// `part` got `outputs` (in its rows' order).
 void on_part_outputs(app_pointer self, const outbound_rows& part, model_outputs& outputs) {
   auto& st = self->state;
   if (outputs.size() != part.rows.size()) {
     on_answers(self, part.id, part.slot, part.rows, nullptr,
-               st.models[part.m].id + " answered " + std::to_string(outputs.size())
-                 + " outputs for " + std::to_string(part.rows.size()) + " queries");
+               wrong_answer_count(st.models[part.m].id, outputs.size(), part.rows.size()));
     return;
   }
   if (st.cache)
@@ -281,8 +287,7 @@ void send_rows(app_pointer self) {
           [self, parts, sent, total](model_outputs& outputs) {
             if (outputs.size() != total) {
               auto& model = self->state.models[(*parts)[sent.front()].m];
-              auto why = model.id + " answered " + std::to_string(outputs.size())
-                         + " outputs for " + std::to_string(total) + " queries";
+              auto why = wrong_answer_count(model.id, outputs.size(), total);
               for (auto k : sent)
                 on_answers(self, (*parts)[k].id, (*parts)[k].slot, (*parts)[k].rows, nullptr,
                            why);

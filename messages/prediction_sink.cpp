@@ -19,9 +19,4 @@ void prediction_sink::deliver(predictions ps) {
     f(std::move(ps));
 }
 
-void prediction_sink::fail(caf::error err) {
-  if (auto f = take())
-    f(std::move(err));
-}
-
 } // namespace troupe

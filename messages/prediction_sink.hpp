@@ -33,8 +33,6 @@ public:
 
   /// The answers, one per input row, in order. Later calls do nothing.
   void deliver(predictions ps);
-  /// No answers; the caller learns why. Later calls do nothing.
-  void fail(caf::error err);
 
 private:
   /// The callback, once; empty afterwards.

@@ -8,6 +8,7 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/serving/earliest_timer.hpp"
 #include "actors/serving/selection_policy.hpp"
 #include "messages/errors.hpp"
 
@@ -79,9 +80,7 @@ struct app_state {
   /// query would cost a wake-up of CAF's clock thread per query (two, with
   /// its cancellation), more than a small model's prediction.
   deadline_queue deadlines;
-  bool timer_armed = false;
-  clock_type::time_point timer_at;
-  uint64_t timer_token = 0;
+  earliest_timer timer;
   std::shared_ptr<std::atomic<uint64_t>> query_ids;
   uint64_t next_gathering = 1;
   std::chrono::microseconds answer_margin{0};
@@ -117,27 +116,17 @@ void finish(app_pointer self, uint64_t id) {
   g.done(g);
 }
 
-/// Arms the timer for the earliest pending deadline, unless one is armed
-/// for that time or earlier already.
+/// Arms the timer for the earliest pending deadline.
 void arm_deadline_timer(app_pointer self) {
   auto& st = self->state;
-  if (st.deadlines.empty())
-    return;
-  auto earliest = st.deadlines.begin()->first;
-  if (st.timer_armed && st.timer_at <= earliest)
-    return;
-  st.timer_armed = true;
-  st.timer_at = earliest;
-  auto left = std::chrono::duration_cast<std::chrono::microseconds>(earliest - clock_type::now());
-  self->delayed_send(self, std::max(left, std::chrono::microseconds{0}), deadline_atom::value,
-                     ++st.timer_token);
+  if (!st.deadlines.empty())
+    st.timer.arm(self, st.deadlines.begin()->first);
 }
 
 /// A deadline timer fired: answers every query whose deadline has come.
 void on_deadline_timer(app_pointer self, uint64_t token) {
   auto& st = self->state;
-  if (token == st.timer_token)
-    st.timer_armed = false;  // an older timer (superseded by an earlier one) changes nothing
+  st.timer.fired(token);
   auto now = clock_type::now();
   std::vector<uint64_t> due;
   for (auto i = st.deadlines.begin(); i != st.deadlines.end() && i->first <= now; ++i)

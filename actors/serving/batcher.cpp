@@ -6,6 +6,7 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/serving/earliest_timer.hpp"
 #include "messages/errors.hpp"
 
 namespace troupe::serving {
@@ -90,11 +91,9 @@ struct batcher_state {
   std::map<uint64_t, running_batch> running;
   uint64_t next_batch = 0;
   // One timer for the earliest deadline of the running batches, not a
-  // request timeout per batch: each of those is two events for CAF's
-  // clock thread, which then cost ~5 % of the machine at 3K batches/s.
-  bool watchdog_armed = false;
-  clock_type::time_point watchdog_at{};
-  uint64_t watchdog_token = 0;
+  // request timeout per batch: those cost CAF's clock thread ~5 % of the
+  // machine at 3K batches/s.
+  earliest_timer watchdog;
   static inline const char* name = "troupe.batcher";
 };
 
@@ -122,8 +121,7 @@ void record_latency(batcher_state& st, int64_t latency_us) {
 
 void dispatch(batcher_pointer self);
 
-/// Arms the watchdog for the earliest deadline of the running batches,
-/// unless it is armed for that time or earlier already.
+/// Arms the watchdog for the earliest deadline of the running batches.
 void arm_watchdog(batcher_pointer self) {
   auto& st = self->state;
   if (st.running.empty())
@@ -131,13 +129,7 @@ void arm_watchdog(batcher_pointer self) {
   auto earliest = st.running.begin()->second.deadline;
   for (auto& [id, batch] : st.running)
     earliest = std::min(earliest, batch.deadline);
-  if (st.watchdog_armed && st.watchdog_at <= earliest)
-    return;
-  st.watchdog_armed = true;
-  st.watchdog_at = earliest;
-  auto left = std::chrono::duration_cast<std::chrono::microseconds>(earliest - clock_type::now());
-  self->delayed_send(self, std::max(left, std::chrono::microseconds{0}), deadline_atom::value,
-                     ++st.watchdog_token);
+  st.watchdog.arm(self, earliest);
 }
 
 // AIMD learns from the batch's own service time: from when it was sent or
@@ -247,8 +239,7 @@ void dispatch(batcher_pointer self) {
 /// (its queries are answered without this replica) and frees its slot.
 void on_watchdog(batcher_pointer self, uint64_t token) {
   auto& st = self->state;
-  if (token == st.watchdog_token)
-    st.watchdog_armed = false;  // an older timer, superseded by an earlier one, changes nothing
+  st.watchdog.fired(token);
   auto now = clock_type::now();
   std::vector<std::pair<uint64_t, running_batch>> due;
   for (auto i = st.running.begin(); i != st.running.end();) {

@@ -196,25 +196,15 @@ caf::error nccl_communicator::launched(ncclResult_t result, const std::string& w
 }
 
 caf::error nccl_communicator::settle(const std::string& what, clock::time_point deadline) {
-  auto started = clock::now();
-  for (;;) {
-    if (comm_ == nullptr)
-      return make_error(errc::unavailable, what + " failed: the communicator was aborted");
-    ncclResult_t state = ncclSuccess;
-    if (auto rc = ncclCommGetAsyncError(comm_, &state); rc != ncclSuccess)
-      return nccl_failure(rc, what);
-    if (state == ncclSuccess)
-      return caf::none;
-    if (state != ncclInProgress)
-      return nccl_failure(state, what);
-    if (clock::now() >= deadline)
-      return fail(true, what + " failed: no progress within " + std::to_string(timeout_.count())
-                          + " ms");
-    pause_between_polls(started);
-  }
+  return poll(what, deadline, until::nccl_queued);
 }
 
 caf::error nccl_communicator::wait(const std::string& what, clock::time_point deadline) {
+  return poll(what, deadline, until::stream_drained);
+}
+
+caf::error nccl_communicator::poll(const std::string& what, clock::time_point deadline,
+                                   until goal) {
   auto started = clock::now();
   for (;;) {
     if (comm_ == nullptr)
@@ -226,11 +216,16 @@ caf::error nccl_communicator::wait(const std::string& what, clock::time_point de
       return nccl_failure(rc, what);
     if (state != ncclSuccess && state != ncclInProgress)
       return nccl_failure(state, what);
-    auto rc = cudaStreamQuery(stream_);
-    if (rc == cudaSuccess)
-      return caf::none;
-    if (rc != cudaErrorNotReady)
-      return cuda_failure(rc, "cudaStreamQuery", what);
+    if (goal == until::nccl_queued) {
+      if (state == ncclSuccess)
+        return caf::none;
+    } else {
+      auto rc = cudaStreamQuery(stream_);
+      if (rc == cudaSuccess)
+        return caf::none;
+      if (rc != cudaErrorNotReady)
+        return cuda_failure(rc, "cudaStreamQuery", what);
+    }
     if (clock::now() >= deadline)
       return fail(true, what + " failed: no progress within " + std::to_string(timeout_.count())
                           + " ms");

@@ -97,6 +97,12 @@ private:
   /// Polls ncclCommGetAsyncError until it leaves ncclInProgress.
   caf::error settle(const std::string& what, clock::time_point deadline);
 
+  enum class until { nccl_queued, stream_drained };
+
+  /// The loop behind settle() and wait(): checks NCCL's asynchronous error,
+  /// then whether `goal` is reached; aborts at `deadline`.
+  caf::error poll(const std::string& what, clock::time_point deadline, until goal);
+
   /// Aborts the communicator and returns the error `text` names.
   caf::error fail(bool timed_out, const std::string& text);
 

@@ -55,6 +55,7 @@ command_runner add_cluster_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("cluster", "Print the members of a cluster and their actors");
   cmd->add_option("--seed", options->seed, "host:port of any member")->required();
   cmd->add_option("--timeout-ms", options->timeout_ms, "request timeout in milliseconds")
+    ->capture_default_str()
     ->check(CLI::Range(1, 3600000));
   return [options] { return run_cluster(*options); };
 }

@@ -263,14 +263,19 @@ command_runner add_demo_command(CLI::App& app) {
   auto options = std::make_shared<demo_options>();
   auto* cmd = app.add_subcommand("demo", "Start a local 3-node cluster and show it at work");
   cmd->add_option("--round-trips", options->round_trips, "sequential round trips to time")
+    ->capture_default_str()
     ->check(CLI::Range(1, 10000000));
   cmd->add_option("--pipelined", options->pipelined, "pipelined round trips to time")
+    ->capture_default_str()
     ->check(CLI::Range(1, 100000000));
   cmd->add_option("--window", options->window, "requests in flight when pipelined")
+    ->capture_default_str()
     ->check(CLI::Range(1, 100000));
   cmd->add_option("--tensor-mib", options->tensor_mib, "size of the uploaded tensor in MiB")
+    ->capture_default_str()
     ->check(CLI::Range(1, 4096));
   cmd->add_option("--train-epochs", options->train_epochs, "epochs of the digits training step")
+    ->capture_default_str()
     ->check(CLI::Range(1, 1000));
   cmd->add_flag("--keep-dir", options->keep_dir, "keep the nodes' logs after the demo");
   return [options] { return run_demo(*options); };

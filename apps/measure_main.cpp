@@ -303,8 +303,15 @@ int main(int argc, char** argv) {
                "measure_protocol.hpp).\nTest hook: a request field \"fault\": \"crash\", \"hang\" "
                "or \"wrong\" makes the worker abort() or sleep forever after compiling, or spoil "
                "one output value; it exists only to test that tuners survive and reject such "
-               "candidates."};
-  CLI11_PARSE(app, argc, argv);
+               "candidates.",
+               "troupe-measure"};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Bad usage exits 2, as every Troupe program does (CLI11's own codes
+    // start at 100).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   std::ios::sync_with_stdio(false);
   worker w;

@@ -148,7 +148,8 @@ command_runner add_node_command(CLI::App& app) {
   cmd->add_option("-p,--port", options->port, "port; 0 picks a free one (node.port)");
   cmd->add_option("--seed", options->seed, "host:port of a member to join (node.seed)");
   cmd->add_option("--service", options->services,
-                  "built-in actor to start, kind[=name]; repeatable (node.services)");
+                  "built-in actor to start, kind[=name]: echo, model_host or tuning_measurer; "
+                  "repeatable (node.services)");
   cmd->add_option("--store", options->store, "RocksDB directory of the state store (store.path)");
   cmd->add_option("--metrics-port", options->metrics_port,
                   "Prometheus endpoint port, 0 any, -1 off (metrics.port)");

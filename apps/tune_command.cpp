@@ -321,7 +321,7 @@ command_runner add_tune_command(CLI::App& app) {
   cmd->add_flag("--random", o->random, "random search (no cost model)");
   cmd->add_flag("--compare-random", o->compare_random,
                 "also run random search with the same budget (records in STORE/random)");
-  cmd->add_option("--repeats", o->repeats, "timed runs per measurement (min and max dropped)")
+  cmd->add_option("--repeats", o->repeats, "timed runs per measurement (the record keeps their median)")
     ->capture_default_str();
   cmd->add_option("--min-repeat-ms", o->min_repeat_ms,
                   "the warm-up runs at least this long, and with --no-flush each timed repeat "

@@ -109,7 +109,7 @@ const std::vector<key_spec>& key_specs() {
                &node_config::seed),
     string_list_key("node.services",
                     "built-in actors to start and register, as kind or kind=name "
-                    "(kinds: echo)",
+                    "(kinds in troupe: echo, model_host, tuning_measurer)",
                     &node_config::services),
     string_key("node.ready_file", "file to write (JSON: name, host, port, pid, "
                                   "metrics_port) once the node serves",

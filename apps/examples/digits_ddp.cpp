@@ -322,14 +322,15 @@ int train_model(const options& o, const dataset& data,
 
 int main(int argc, char** argv) {
   options o;
-  CLI::App app{"Train an MLP on the digits data set, with DDP under troupe train"};
+  CLI::App app{"Train an MLP or a small CNN on the digits data set, with DDP under troupe train",
+               "troupe-digits-ddp"};
   app.add_option("--data", o.data, "CSV: 64 pixel values (0..16) and the label per line")->required();
-  app.add_option("--epochs", o.epochs)->check(CLI::Range(1, 1000));
-  app.add_option("--batch", o.batch, "global batch, split over the ranks")->check(CLI::Range(1, 4096));
-  app.add_option("--lr", o.lr);
-  app.add_option("--hidden", o.hidden)->check(CLI::Range(1, 4096));
-  app.add_option("--seed", o.seed);
-  app.add_option("--model", o.model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
+  app.add_option("--epochs", o.epochs, "passes over the training set")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--batch", o.batch, "global batch, split over the ranks")->capture_default_str()->check(CLI::Range(1, 4096));
+  app.add_option("--lr", o.lr, "SGD learning rate")->capture_default_str();
+  app.add_option("--hidden", o.hidden, "hidden width of the MLP")->capture_default_str()->check(CLI::Range(1, 4096));
+  app.add_option("--seed", o.seed, "seed of the split, the weights and the shuffling")->capture_default_str();
+  app.add_option("--model", o.model, "mlp or cnn")->capture_default_str()->check(CLI::IsMember({"mlp", "cnn"}));
   app.add_option("--save-torchscript", o.save_torchscript,
                  "rank 0 saves the trained MLP here as TorchScript (takes raw pixels 0..16), "
                  "for `troupe serve add-model --backend torchscript`");
@@ -339,7 +340,13 @@ int main(int argc, char** argv) {
   app.add_option("--onnx-batch", o.onnx_batch, "the batch size fixed in the ONNX model")
     ->capture_default_str()
     ->check(CLI::Range(1, 4096));
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Bad usage exits 2, as every Troupe program does (CLI11's own codes
+    // start at 100).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   torch::set_num_threads(1);
   auto data = load_csv(o.data);
   if (!data) {

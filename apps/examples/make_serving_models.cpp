@@ -372,13 +372,21 @@ caf::error run(const options& o) {
 
 int main(int argc, char** argv) {
   options o;
-  CLI::App app{"Write the serving system's models (digits and benchmark models) into a folder"};
+  CLI::App app{"Write the serving system's models (digits and benchmark models) into a folder",
+               "troupe-make-models"};
   app.add_option("--out", o.out, "folder to write the models and CSV files into")->required();
   app.add_option("--digits-csv", o.digits_csv,
                  "digits as CSV (64 pixels, label); default: export through sklearn")
     ->check(CLI::ExistingFile);
-  app.add_option("--seed", o.seed, "seed of the split, the training and the random weights");
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--seed", o.seed, "seed of the split, the training and the random weights")
+    ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Bad usage exits 2, as every Troupe program does (CLI11's own codes
+    // start at 100).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   try {
     if (auto err = run(o)) {
       std::cerr << "troupe-make-models: " << describe(err) << '\n';

@@ -28,7 +28,7 @@ namespace troupe::compiler {
 struct measure_request {
   tuning_task task;
   tuning_config config;
-  int repeats = 5;       ///< timed runs (min and max dropped when >= 4)
+  int repeats = 5;       ///< timed runs: the record keeps their median
   int threads = 1;       ///< threads of parallel loops
   uint64_t seed = 1;     ///< of the random inputs
   bool check = true;     ///< compare the output with the reference

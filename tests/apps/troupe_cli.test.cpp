@@ -76,6 +76,22 @@ BOOST_AUTO_TEST_CASE(a_bad_option_value_exits_2) {
   BOOST_TEST(contains(s.output, "unknown level 'shouty'"), s.output);
 }
 
+BOOST_AUTO_TEST_CASE(an_unknown_command_or_option_exits_2_naming_it) {
+  auto r = run_troupe("teleport");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(contains(r.output, "troupe: unknown command or option 'teleport'"), r.output);
+  auto o = run_troupe("--teleport");
+  BOOST_TEST(o.status == 2);
+  BOOST_TEST(contains(o.output, "'--teleport'"), o.output);
+  auto nested = run_troupe("serve teleport");
+  BOOST_TEST(nested.status == 2);
+  BOOST_TEST(contains(nested.output, "troupe serve: unknown command or option 'teleport'"),
+             nested.output);
+  auto none = run_troupe("serve");
+  BOOST_TEST(none.status == 2);
+  BOOST_TEST(contains(none.output, "A subcommand is required"), none.output);
+}
+
 BOOST_AUTO_TEST_CASE(a_seed_that_does_not_answer_fails_the_join_in_bounded_time) {
   auto start = std::chrono::steady_clock::now();
   auto r = run_troupe("node --port 0 --metrics-port -1 --seed 127.0.0.1:1 "

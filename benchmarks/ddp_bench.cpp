@@ -82,13 +82,13 @@ int main(int argc, char** argv) {
   app.add_option("--bucket-mb", o.bucket_mb, "bucket cap in MiB");
   app.add_flag("--bucket-views", o.bucket_views, "gradients as views into the buckets");
   app.add_option("--trace", o.trace, "write a Chrome trace of each rank to TRACE.RANK.json");
-  app.add_option("--iters", o.iters);
-  app.add_option("--warmup", o.warmup);
-  app.add_option("--hidden", o.hidden);
-  app.add_option("--layers", o.layers);
-  app.add_option("--inp", o.inp);
-  app.add_option("--out", o.out);
-  app.add_option("--batch", o.batch);
+  app.add_option("--iters", o.iters, "timed iterations")->capture_default_str();
+  app.add_option("--warmup", o.warmup, "untimed iterations first")->capture_default_str();
+  app.add_option("--hidden", o.hidden, "width of the MLP's hidden layers")->capture_default_str();
+  app.add_option("--layers", o.layers, "hidden layers")->capture_default_str();
+  app.add_option("--inp", o.inp, "input features")->capture_default_str();
+  app.add_option("--out", o.out, "output classes")->capture_default_str();
+  app.add_option("--batch", o.batch, "batch per rank")->capture_default_str();
   app.add_option("--scheduler-threads", o.scheduler_threads,
                  "CAF worker threads of each rank (reducer actors); 0: one per core");
   CLI11_PARSE(app, argc, argv);

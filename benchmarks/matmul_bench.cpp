@@ -46,10 +46,13 @@ int main(int argc, char** argv) {
   app.add_option("--tile-m", config.tile_m, "rows of the register tile");
   app.add_option("--tile-n", config.tile_n, "columns of the register tile");
   app.add_option("--unroll-k", config.unroll_k, "reduction steps unrolled");
-  app.add_flag("!--rows-outer", config.columns_outer, "iterate row tiles outside column panels");
+  bool rows_outer = !config.columns_outer;
+  app.add_flag("--rows-outer", rows_outer,
+               "iterate row tiles outside column panels (the knob columns_outer = false)");
   app.add_flag("--tensorize", config.tensorize, "tensorize the tile with the AVX-512 gemm kernel");
   app.add_option("--block-k", config.block_k, "reduction block of the tensorized kernel (0: K)");
   CLI11_PARSE(app, argc, argv);
+  config.columns_outer = !rows_outer;
 
   // OpenBLAS picks its kernels from the CPU id at load time and does not
   // recognise this machine's (virtualized) AVX-512 CPU: it falls back to

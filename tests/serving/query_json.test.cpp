@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include <boost/test/unit_test.hpp>
@@ -283,6 +284,163 @@ BOOST_AUTO_TEST_CASE(feedback_with_a_bad_uid_or_label_is_refused) {
   BOOST_CHECK(contains(refusal(parse_feedback(R"({"input": [1, 2], "label": 1})",
                                               input_kind::doubles, 3)),
                        "input has 2 values, the app expects 3"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(mutated_bodies)
+
+namespace {
+
+/// `body` with one random edit: a byte replaced by a character that matters
+/// to JSON (or a stray byte), a byte deleted or inserted, a span repeated,
+/// or the tail cut off.
+std::string mutate(std::string body, std::mt19937_64& rng) {
+  static const std::string alphabet = "0123456789-+.eE,[]{}\": \t\n\\/ntrufalsxA\x7f";
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % std::max<size_t>(n, 1)); };
+  auto stray = [&]() -> char {
+    return rng() % 8 == 0 ? static_cast<char>(rng() % 256) : alphabet[pick(alphabet.size())];
+  };
+  switch (rng() % 5) {
+    case 0:
+      if (!body.empty())
+        body[pick(body.size())] = stray();
+      break;
+    case 1:
+      if (!body.empty())
+        body.erase(pick(body.size()), 1);
+      break;
+    case 2:
+      body.insert(body.begin() + static_cast<std::ptrdiff_t>(pick(body.size() + 1)), stray());
+      break;
+    case 3: {
+      auto from = pick(body.size());
+      auto length = std::min(body.size() - from, 1 + pick(8));
+      body.insert(from, body.substr(from, length));
+      break;
+    }
+    default:
+      body.resize(pick(body.size()));
+  }
+  return body;
+}
+
+/// nlohmann's reading of a predict body of doubles when it is one the
+/// decoder must take: an object whose "input" is an array of finite
+/// numbers (or whose "input_batch" is a non-empty array of such arrays),
+/// and not both. Empty otherwise.
+std::optional<std::vector<std::vector<double>>> reference_inputs(const json& body) {
+  if (!body.is_object() || body.contains("input") == body.contains("input_batch"))
+    return std::nullopt;
+  auto numbers = [](const json& row) -> std::optional<std::vector<double>> {
+    if (!row.is_array())
+      return std::nullopt;
+    std::vector<double> values;
+    for (auto& v : row) {
+      if (!v.is_number() || !std::isfinite(v.get<double>()))
+        return std::nullopt;
+      values.push_back(v.get<double>());
+    }
+    return values;
+  };
+  std::vector<std::vector<double>> rows;
+  if (body.contains("input")) {
+    auto row = numbers(body["input"]);
+    if (!row)
+      return std::nullopt;
+    rows.push_back(*row);
+  } else {
+    if (!body["input_batch"].is_array() || body["input_batch"].empty())
+      return std::nullopt;
+    for (auto& r : body["input_batch"]) {
+      auto row = numbers(r);
+      if (!row)
+        return std::nullopt;
+      rows.push_back(*row);
+    }
+  }
+  return rows;
+}
+
+} // namespace
+
+// Differential: 60,000 random edits of valid bodies through the hand-written
+// decoder and through nlohmann's parser. What nlohmann refuses as JSON the
+// decoder must refuse; what is a well-formed request of finite numbers it
+// must take with the same values (bit for bit); everything else is refused
+// with invalid_argument, and nothing throws or crashes.
+BOOST_AUTO_TEST_CASE(random_edits_of_valid_bodies_are_refused_or_decoded_as_nlohmann_reads_them) {
+  const std::vector<std::string> seeds = {
+    R"({"input": [1, 2.5, -3e2, 0.1, 1e-5, 12345678901234567890]})",
+    R"({"input":[0,-0.0,1E+2,7]})",
+    R"( { "input" : [ 3.14159 , 2.71828 ] } )",
+    R"({"input_batch": [[1, 2], [3.5, -4e-3], [5, 6]]})",
+    R"({"input_batch":[[0.25],[1e10]],"extra":{"a":[1,"x",null,true]}})",
+  };
+  std::mt19937_64 rng(20261128);
+  size_t decoded = 0, refused = 0, not_json = 0;
+  for (int i = 0; i < 60000; ++i) {
+    auto body = seeds[static_cast<size_t>(i) % seeds.size()];
+    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits)
+      body = mutate(body, rng);
+    caf::expected<predict_request> ours = caf::error{};
+    try {
+      ours = parse_predict_request(body, input_kind::doubles, 0);
+    } catch (const std::exception& e) {
+      BOOST_FAIL("the decoder threw " << e.what() << " on " << body);
+    }
+    auto reference = json::parse(body, nullptr, false);
+    if (reference.is_discarded()) {
+      ++not_json;
+      BOOST_TEST(!ours, "accepted what is not JSON: " << body);
+    } else if (auto rows = reference_inputs(reference)) {
+      BOOST_TEST_REQUIRE(static_cast<bool>(ours), "refused " << body << ": " << test::why(ours));
+      BOOST_TEST_REQUIRE(ours->inputs.size() == rows->size(), body);
+      for (size_t r = 0; r < rows->size(); ++r)
+        BOOST_TEST((ours->inputs[r].numbers == (*rows)[r]), body);
+    }
+    if (ours) {
+      ++decoded;
+    } else {
+      ++refused;
+      BOOST_TEST(is(ours.error(), errc::invalid_argument), body << ": " << describe(ours.error()));
+    }
+  }
+  BOOST_TEST_MESSAGE("decoded " << decoded << ", refused " << refused << " (" << not_json
+                                << " not JSON at all)");
+  BOOST_TEST(decoded > 1000u);  // the edits left many bodies valid: the check above ran
+  BOOST_TEST(not_json > 10000u);
+}
+
+BOOST_AUTO_TEST_CASE(random_edits_of_feedback_and_other_kinds_never_throw) {
+  struct seed {
+    std::string body;
+    input_kind kind;
+  };
+  const std::vector<seed> seeds = {
+    {R"({"uid": 42, "input": [1, 2], "label": 7})", input_kind::ints},
+    {R"({"input": "a cat", "label": "cat"})", input_kind::strings},
+    {R"({"input": "aGVsbG8=", "label": 0.5})", input_kind::bytes},
+    {R"({"input_batch": ["x", "y\u00e9\n"]})", input_kind::strings},
+    {R"({"input": [1.5, 2.25]})", input_kind::floats},
+  };
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 30000; ++i) {
+    auto& s = seeds[static_cast<size_t>(i) % seeds.size()];
+    auto body = mutate(s.body, rng);
+    try {
+      auto f = parse_feedback(body, s.kind, 0);
+      if (!f)
+        BOOST_TEST(is(f.error(), errc::invalid_argument), body << ": " << describe(f.error()));
+      auto p = parse_predict_request(body, s.kind, 0);
+      if (!p)
+        BOOST_TEST(is(p.error(), errc::invalid_argument), body << ": " << describe(p.error()));
+      else if (json::parse(body, nullptr, false).is_discarded())
+        BOOST_FAIL("accepted what is not JSON: " << body);
+    } catch (const std::exception& e) {
+      BOOST_FAIL("threw " << e.what() << " on " << body);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

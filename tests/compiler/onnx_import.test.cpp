@@ -363,7 +363,7 @@ BOOST_AUTO_TEST_CASE(damaged_model_bytes_are_refused_or_import_as_consistent_gra
   for (const char* name : {"handmade.onnx", "small_cnn.onnx"}) {
     auto original = read_bytes(model_file(name));
     BOOST_REQUIRE(!original.empty());
-    for (int i = 0; i < 1500; ++i) {
+    for (int i = 0; i < 500; ++i) {
       auto bytes = original;
       if (rng() % 6 == 0) {
         bytes.resize(rng() % bytes.size());
@@ -401,8 +401,8 @@ BOOST_AUTO_TEST_CASE(damaged_model_bytes_are_refused_or_import_as_consistent_gra
     }
   }
   BOOST_TEST_MESSAGE("damaged models: " << refused << " refused, " << imported << " imported");
-  BOOST_TEST(refused > 100u);
-  BOOST_TEST(imported > 100u);
+  BOOST_TEST(refused > 50u);
+  BOOST_TEST(imported > 50u);
 }
 
 BOOST_AUTO_TEST_CASE(an_unsupported_operator_is_named_with_its_node_and_the_supported_ones) {

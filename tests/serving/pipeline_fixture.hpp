@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -118,6 +119,50 @@ struct fixture {
     spawned.push_back(caf::actor_cast<caf::actor>(*app));
     return *app;
   }
+
+  /// Occupies every worker of the client's scheduler until release() (or
+  /// destruction), so that no event-based actor runs meanwhile: messages
+  /// sent from a scoped actor (the test's own thread) pile up in their
+  /// receivers' mailboxes, however loaded the machine is.
+  class scheduler_hold {
+  public:
+    explicit scheduler_hold(caf::actor_system& sys) : state_(std::make_shared<state>()) {
+      auto workers = sys.scheduler().num_workers();
+      for (size_t w = 0; w < workers; ++w) {
+        // The blockers share the state: they may still be waking up when
+        // this object is gone.
+        auto blocker = sys.spawn([st = state_](caf::event_based_actor*) -> caf::behavior {
+          return {[st](caf::ok_atom) {
+            std::unique_lock<std::mutex> guard{st->mutex};
+            ++st->parked;
+            st->changed.notify_all();
+            st->changed.wait(guard, [&] { return st->released; });
+          }};
+        });
+        caf::anon_send(blocker, caf::ok_atom::value);
+      }
+      std::unique_lock<std::mutex> guard{state_->mutex};
+      bool all = state_->changed.wait_for(guard, 10s,
+                                          [&] { return state_->parked == workers; });
+      BOOST_REQUIRE_MESSAGE(all, "only " << state_->parked << " of " << workers
+                                         << " workers parked");
+    }
+    ~scheduler_hold() { release(); }
+    void release() {
+      std::lock_guard<std::mutex> guard{state_->mutex};
+      state_->released = true;
+      state_->changed.notify_all();
+    }
+
+  private:
+    struct state {
+      std::mutex mutex;
+      std::condition_variable changed;
+      size_t parked = 0;
+      bool released = false;
+    };
+    std::shared_ptr<state> state_;
+  };
 
   /// Sends `n` queries at once (input {i, 1}, `budget_us(i)` to live)
   /// without waiting for their answers.

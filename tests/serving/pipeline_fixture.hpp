@@ -165,11 +165,14 @@ struct fixture {
   };
 
   /// Sends `n` queries at once (input {i, 1}, `budget_us(i)` to live)
-  /// without waiting for their answers.
+  /// without waiting for their answers. The scheduler is held meanwhile, so
+  /// the batcher finds the whole burst in its mailbox even when the machine
+  /// is loaded (otherwise it might start on the first queries alone).
   auto send_burst(const batcher_actor& b, size_t n,
                   const std::function<int64_t(size_t)>& budget_us) {
     using handle = decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
     std::vector<handle> pending;
+    scheduler_hold hold{client.sys()};
     for (size_t i = 0; i < n; ++i)
       pending.push_back(self->request(b, 10s, predict_atom::value, numbers({double(i), 1}),
                                       budget_us(i)));

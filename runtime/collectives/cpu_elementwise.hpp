@@ -37,4 +37,24 @@ void add_in_place(T* __restrict acc, const T* __restrict in, size_t count) {
     acc[i] += in[i];
 }
 
+/// c[i] = a[i] + b[i] for every i < count, where c may be a or b (Gloo's
+/// reduce function signature: it sums in place). Each chunk is loaded and
+/// added into a local array before it is stored, so the loads cannot see
+/// the stores and GCC vectorizes without runtime overlap checks (which its
+/// -O2 cost model would not add; Gloo's own gloo::sum<float>, instantiated
+/// here at -O2, stays scalar).
+template <class T>
+void sum_into(T* c, const T* a, const T* b, size_t count) {
+  size_t i = 0;
+  for (; i + elementwise_chunk <= count; i += elementwise_chunk) {
+    T chunk[elementwise_chunk];
+    for (size_t k = 0; k < elementwise_chunk; ++k)
+      chunk[k] = a[i + k] + b[i + k];
+    for (size_t k = 0; k < elementwise_chunk; ++k)
+      c[i + k] = chunk[k];
+  }
+  for (; i < count; ++i)
+    c[i] = a[i] + b[i];
+}
+
 } // namespace troupe::collectives

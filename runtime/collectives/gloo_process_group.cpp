@@ -66,9 +66,21 @@ caf::error error_of(const std::string& what, const std::exception& e) {
 using reduce_fn = void (*)(void*, const void*, const void*, size_t);
 
 template <class T>
+void sum_of(void* c, const void* a, const void* b, size_t n) {
+  sum_into(static_cast<T*>(c), static_cast<const T*>(a), static_cast<const T*>(b), n);
+}
+
+template <class T>
 void set_sum_output(gloo::AllreduceOptions& opts, void* data, size_t count) {
   opts.setOutput(static_cast<T*>(data), count);
-  opts.setReduceFunction(static_cast<reduce_fn>(&gloo::sum<T>));
+  opts.setReduceFunction(static_cast<reduce_fn>(&sum_of<T>));
+}
+
+// float16 keeps Gloo's own sum (it converts through float32 per element).
+template <>
+void set_sum_output<gloo::float16>(gloo::AllreduceOptions& opts, void* data, size_t count) {
+  opts.setOutput(static_cast<gloo::float16*>(data), count);
+  opts.setReduceFunction(static_cast<reduce_fn>(&gloo::sum<gloo::float16>));
 }
 
 template <class T>

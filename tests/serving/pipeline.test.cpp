@@ -159,22 +159,12 @@ BOOST_AUTO_TEST_CASE(queries_waiting_in_the_app_travel_to_a_replica_as_one_group
     });
   spawned.push_back(caf::actor_cast<caf::actor>(counting));
   auto app = app_with(spec_of("grouped", "single", 2'000'000, {"sum"}), {{"sum:1", {counting}}});
-  // A burst that waits in the app's mailbox: the scheduler is held while it
-  // is sent (on a loaded machine the app would otherwise keep up with the
-  // sender, and each query would go alone).
-  using handle = decltype(self->request(app, 10s, predict_atom::value, query_input{}));
-  std::vector<handle> pending;
-  {
-    scheduler_hold hold{client.sys()};
-    for (size_t i = 0; i < 200; ++i)
-      pending.push_back(self->request(app, 10s, predict_atom::value, numbers({double(i), 1})));
-  }
-  std::vector<caf::expected<prediction>> results;
-  for (auto& p : pending) {
-    caf::expected<prediction> r = make_error(errc::timeout, "none");
-    p.receive([&](prediction& out) { r = std::move(out); }, [&](caf::error& e) { r = e; });
-    results.push_back(std::move(r));
-  }
+  // A burst that waits in the app's mailbox (many() holds the scheduler
+  // while it sends: on a loaded machine the app would otherwise keep up
+  // with the sender, and each query would go alone).
+  auto results = many<prediction, app_actor>(app, 200, [](size_t i) {
+    return numbers({double(i), 1});
+  });
   for (size_t i = 0; i < results.size(); ++i) {
     BOOST_REQUIRE_MESSAGE(results[i], test::why(results[i]));
     BOOST_CHECK_EQUAL(results[i]->output, std::to_string(i + 1));

@@ -210,8 +210,11 @@ struct fixture {
   std::vector<caf::expected<T>> many(const Handle& h, size_t n, const std::function<query_input(size_t)>& input) {
     using handle = decltype(self->request(h, 10s, predict_atom::value, query_input{}));
     std::vector<handle> pending;
-    for (size_t i = 0; i < n; ++i)
-      pending.push_back(self->request(h, 10s, predict_atom::value, input(i)));
+    {
+      scheduler_hold hold{client.sys()};  // the burst waits whole in h's mailbox
+      for (size_t i = 0; i < n; ++i)
+        pending.push_back(self->request(h, 10s, predict_atom::value, input(i)));
+    }
     std::vector<caf::expected<T>> results;
     for (auto& p : pending) {
       caf::expected<T> r = make_error(errc::timeout, "none");

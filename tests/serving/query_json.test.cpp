@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/serving/json_number.hpp"
 #include "actors/serving/query_json.hpp"
 #include "messages/errors.hpp"
 #include "tests/support/test_support.hpp"
@@ -166,6 +167,59 @@ BOOST_AUTO_TEST_CASE(numbers_decode_to_the_same_bits_as_from_chars) {
       BOOST_ERROR(texts[k] << " decoded as " << got << ", from_chars gives " << expected);
   }
   BOOST_CHECK_EQUAL(differing, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(digit_runs_of_every_length_read_as_from_chars_reads_them_wherever_they_end) {
+  // read_json_number takes digits eight bytes at a time while eight bytes
+  // are left, then one at a time: every run length, ending at the end of the
+  // text or before any other byte, must give from_chars' double and stop
+  // exactly after the number.
+  std::mt19937_64 gen{7};
+  std::uniform_int_distribution<int> digit{0, 9};
+  auto digits = [&](int n, bool leading_nonzero) {
+    std::string d;
+    for (int k = 0; k < n; ++k)
+      d += static_cast<char>('0' + ((k == 0 && leading_nonzero) ? 1 + digit(gen) % 9 : digit(gen)));
+    return d;
+  };
+  size_t checked = 0;
+  for (int whole = 0; whole <= 22; ++whole)
+    for (int fraction = -1; fraction <= 22; ++fraction)
+      for (auto suffix : {"", ",", "]", " 12345678", "e5", "\xfa\xfa\xfa\xfa\xfa\xfa\xfa\xfa"}) {
+        std::string number = whole == 0 ? "0" : digits(whole, true);
+        if (fraction >= 0)
+          number += "." + digits(fraction == 0 ? 1 : fraction, false);
+        if (whole % 3 == 1)
+          number = "-" + number;
+        auto text = number + suffix;
+        size_t i = 0;
+        double got = 0;
+        bool ok = read_json_number(text, i, got);
+        std::string_view read = text;
+        read = read.substr(0, i);
+        double expected = 0;
+        std::from_chars(number.data(), number.data() + number.size(), expected);
+        if (std::string_view{suffix}.substr(0, 1) == "e") {  // the exponent belongs to the number
+          auto whole_text = number + suffix;
+          std::from_chars(whole_text.data(), whole_text.data() + whole_text.size(), expected);
+          number = whole_text;
+        }
+        BOOST_REQUIRE_MESSAGE(ok, "'" << text << "' was not read");
+        BOOST_REQUIRE_MESSAGE(read == number, "'" << text << "' read as '" << read << "'");
+        BOOST_REQUIRE_MESSAGE(std::memcmp(&got, &expected, sizeof(double)) == 0,
+                              "'" << text << "' decoded as " << got << ", from_chars gives "
+                                  << expected);
+        ++checked;
+      }
+  BOOST_CHECK_EQUAL(checked, 23u * 24u * 6u);
+  // Bytes that only look like digits to a careless mask are not digits.
+  for (std::string text : {"12/", "12:", "12\x7f", "12\xb9", "12\xff"}) {
+    size_t i = 0;
+    double got = 0;
+    BOOST_CHECK(read_json_number(text, i, got));
+    BOOST_CHECK_EQUAL(i, 2u);
+    BOOST_CHECK_EQUAL(got, 12.0);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_numeric_batch_decodes_the_same_in_every_json_spelling) {

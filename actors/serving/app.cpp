@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <unordered_map>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -406,16 +407,23 @@ void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> cho
            auto latency_us = static_cast<double>(
              std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
                .count());
+           count(st.metrics.queries, static_cast<double>(g.rows));
+           observe_latency(st.metrics.latency_us, latency_us, g.rows);
+           // One row's answers at a time, moved out of the gathering (it
+           // ends with this call), into a buffer reused for every row.
+           std::vector<model_answer> answers(g.chosen.size());
            for (size_t row = 0; row < g.rows; ++row) {
              prediction p;
              p.query_id = ids[row];
-             auto answers = g.row_answers(row);
-             for (size_t slot = 0; slot < g.chosen.size(); ++slot)
+             for (size_t slot = 0; slot < g.chosen.size(); ++slot) {
+               answers[slot] = std::move(g.answers[g.at(row, slot)]);
                if (!answers[slot])
                  p.models_missing.push_back(st.models[g.chosen[slot]].id);
+             }
              if (auto combined = st.policy->combine(g.chosen, answers)) {
                p.output = std::move(combined->output);
                p.confidence = combined->confidence;
+               p.models_used.reserve(combined->used.size());
                for (auto m : combined->used)
                  p.models_used.push_back(st.models[m].id);
                if (!p.models_missing.empty())
@@ -430,9 +438,6 @@ void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> cho
                                        + (why.empty() ? std::string{} : " (" + why + ")");
                count(st.metrics.defaults);
              }
-             count(st.metrics.queries);
-             if (st.metrics.latency_us)
-               st.metrics.latency_us->Observe(latency_us);
              deliver(row, std::move(p));
            }
          });
@@ -466,8 +471,14 @@ void predict_many(app_pointer self, query_inputs inputs,
   auto b = std::make_shared<batch>(batch{predictions(inputs.size()), inputs.size(),
                                          std::move(done)});
   std::map<std::vector<size_t>, std::vector<size_t>> rows_by_choice;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    rows_by_choice[st.policy->choose(st.rng)].push_back(i);
+  if (st.policy->chooses_alike()) {
+    std::vector<size_t> all(inputs.size());
+    std::iota(all.begin(), all.end(), 0);
+    rows_by_choice.emplace(st.policy->choose(st.rng), std::move(all));
+  } else {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      rows_by_choice[st.policy->choose(st.rng)].push_back(i);
+  }
   // Query ids in row order, whatever the grouping.
   auto first_id = st.query_ids->fetch_add(inputs.size()) + 1;
   for (auto& [chosen, rows] : rows_by_choice) {

@@ -15,6 +15,7 @@ public:
 
   std::string name() const override { return "exp4"; }
   std::vector<size_t> choose(std::mt19937_64& rng) override;
+  bool chooses_alike() const override { return true; }
   std::optional<combined_answer> combine(const std::vector<size_t>& chosen,
                                          const std::vector<model_answer>& answers) const override;
   std::vector<size_t> feedback_models(std::mt19937_64& rng) override;

@@ -38,6 +38,10 @@ public:
   /// The models to query, by index; never empty while models exist.
   virtual std::vector<size_t> choose(std::mt19937_64& rng) = 0;
 
+  /// True if choose() answers the same for every query (a fixed model, or
+  /// all of them): a batch then asks once, not once per row.
+  virtual bool chooses_alike() const { return false; }
+
   /// Combines the answers of the chosen models (answers[i] belongs to
   /// chosen[i]); nullopt if none arrived.
   virtual std::optional<combined_answer> combine(const std::vector<size_t>& chosen,

@@ -14,6 +14,24 @@ prometheus::Histogram::BucketBoundaries latency_buckets() {
 
 } // namespace
 
+void observe_latency(prometheus::Histogram* latency_us, double us, size_t queries) {
+  if (!latency_us || queries == 0)
+    return;
+  if (queries == 1) {
+    latency_us->Observe(us);
+    return;
+  }
+  // The bucket Observe() would pick (the first boundary >= us; the last,
+  // +Inf, past them all), counted `queries` times under one lock.
+  static const auto boundaries = latency_buckets();
+  std::vector<double> increments(boundaries.size() + 1, 0.0);
+  size_t bucket = 0;
+  while (bucket < boundaries.size() && boundaries[bucket] < us)
+    ++bucket;
+  increments[bucket] = static_cast<double>(queries);
+  latency_us->ObserveMultiple(increments, us * static_cast<double>(queries));
+}
+
 serving_metrics::serving_metrics(std::shared_ptr<prometheus::Registry> registry)
   : registry_(registry ? std::move(registry) : std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;

@@ -34,6 +34,11 @@ struct app_metric_handles {
   prometheus::Counter* feedback = nullptr;
 };
 
+/// `queries` queries that each took `us` microseconds, into the latency
+/// histogram (a batch's rows share one latency): one lock for all of them,
+/// where Observe() takes one per query. A null histogram is ignored.
+void observe_latency(prometheus::Histogram* latency_us, double us, size_t queries);
+
 class serving_metrics {
 public:
   /// Families in `registry` (a fresh one if null).

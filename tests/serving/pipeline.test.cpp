@@ -254,6 +254,59 @@ BOOST_AUTO_TEST_CASE(a_batch_request_sends_only_its_cache_misses_in_one_group) {
   BOOST_CHECK_GT(model->largest.load(), 1u);
 }
 
+BOOST_AUTO_TEST_CASE(an_apps_metrics_count_every_row_of_a_batch_as_a_query) {
+  auto model = std::make_shared<sum_model>();
+  auto metrics = std::make_shared<serving_metrics>();
+  auto app = app_with(spec_of("metered", "single", 1'000'000, {"sum"}),
+                      {{"sum:1", {batcher_for(model, "sum:1")}}}, nullptr, {}, {}, metrics);
+  query_inputs rows;
+  for (int i = 0; i < 40; ++i)
+    rows.push_back(numbers({double(i), 1}));
+  auto batch = ask<predictions>(app, predict_atom::value, rows);
+  BOOST_REQUIRE_MESSAGE(batch, test::why(batch));
+  BOOST_REQUIRE_EQUAL(batch->size(), 40u);
+  auto one = ask<prediction>(app, predict_atom::value, numbers({2, 3}));
+  BOOST_REQUIRE_MESSAGE(one, test::why(one));
+  BOOST_CHECK_EQUAL(one->output, "5");
+  auto text = metrics->render();
+  BOOST_TEST_MESSAGE(text);
+  for (auto line : {"troupe_serving_queries_total{app=\"metered\"} 41",
+                    "troupe_serving_latency_us_count{app=\"metered\"} 41",
+                    "troupe_serving_latency_us_bucket{app=\"metered\",le=\"+Inf\"} 41"})
+    BOOST_CHECK_MESSAGE(text.find(line) != std::string::npos, "no '" << line << "' in /metrics");
+}
+
+BOOST_AUTO_TEST_CASE(a_batchs_latency_lands_in_the_buckets_observe_would_choose) {
+  // observe_latency counts a batch's rows under one lock; the histogram must
+  // read as if each row had been observed alone, at every bucket edge.
+  prometheus::Registry registry;
+  auto& family = prometheus::BuildHistogram().Name("edges").Help("-").Register(registry);
+  prometheus::Histogram::BucketBoundaries bounds{100,    250,    500,    1'000,  2'000,
+                                                 5'000,  10'000, 15'000, 20'000, 30'000,
+                                                 50'000, 100'000, 250'000, 1'000'000};
+  auto& batched = family.Add({{"how", "batched"}}, bounds);
+  auto& alone = family.Add({{"how", "alone"}}, bounds);
+  for (double us : {0.0, 99.0, 100.0, 100.5, 500.0, 777.0, 1'000'000.0, 2'000'000.0}) {
+    observe_latency(&batched, us, 3);
+    for (int k = 0; k < 3; ++k)
+      alone.Observe(us);
+  }
+  observe_latency(&batched, 42.0, 1);
+  alone.Observe(42.0);
+  observe_latency(&batched, 42.0, 0);  // nothing
+  observe_latency(nullptr, 42.0, 5);   // no histogram: ignored
+  auto a = batched.Collect().histogram;
+  auto b = alone.Collect().histogram;
+  BOOST_CHECK_EQUAL(a.sample_count, b.sample_count);
+  BOOST_CHECK_EQUAL(a.sample_count, 25u);
+  BOOST_CHECK_CLOSE(a.sample_sum, b.sample_sum, 1e-9);
+  BOOST_REQUIRE_EQUAL(a.bucket.size(), b.bucket.size());
+  for (size_t k = 0; k < a.bucket.size(); ++k)
+    BOOST_CHECK_MESSAGE(a.bucket[k].cumulative_count == b.bucket[k].cumulative_count,
+                        "bucket " << k << ": " << a.bucket[k].cumulative_count << " against "
+                                  << b.bucket[k].cumulative_count);
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_request_through_an_ensemble_answers_each_row_at_the_deadline) {
   auto fast = std::make_shared<sum_model>();
   auto slow = std::make_shared<sum_model>();

@@ -16,6 +16,7 @@
 
 #include "actors/serving/app.hpp"
 #include "actors/serving/batcher.hpp"
+#include "actors/serving/serving_metrics.hpp"
 #include "messages/errors.hpp"
 #include "runtime/state_store.hpp"
 #include "tests/support/test_support.hpp"
@@ -107,8 +108,10 @@ struct fixture {
 
   app_actor app_with(app_spec spec, std::vector<app_model> models,
                      std::shared_ptr<prediction_cache> cache = nullptr,
-                     state_store_actor store = {}, std::string state = {}) {
+                     state_store_actor store = {}, std::string state = {},
+                     std::shared_ptr<serving_metrics> metrics = nullptr) {
     app_options opts;
+    opts.metrics = std::move(metrics);
     opts.spec = std::move(spec);
     opts.models = std::move(models);
     opts.cache = std::move(cache);

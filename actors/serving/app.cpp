@@ -58,12 +58,23 @@ struct outbound_rows {
   uint64_t id;
   size_t slot;
   size_t m;
-  std::shared_ptr<const query_inputs> inputs;  // the rows, in order
-  std::vector<size_t> rows;                    // their rows in the gathering
+  std::shared_ptr<query_inputs> inputs;  // the rows, in order
+  std::vector<size_t> rows;              // their rows in the gathering
   std::vector<uint64_t> hashes;
   size_t first;
   size_t attempt;
+  /// The rows were moved into the request (see give_rows_away): no other
+  /// replica can be tried with them.
+  bool rows_given_away = false;
 };
+
+/// Whether `part`'s rows may be moved into its request rather than copied:
+/// only when nothing can need them again, i.e. the model has one replica
+/// (no retry elsewhere) and no other model's request shares them. Copying
+/// a 512-row batch cost an allocation and a copy per row.
+bool give_rows_away(const outbound_rows& part, size_t replicas) {
+  return replicas == 1 && part.inputs.use_count() == 1;
+}
 
 struct app_state {
   app_spec spec;
@@ -162,7 +173,7 @@ void on_answers(app_pointer self, uint64_t id, size_t slot, const std::vector<si
 /// replica as one group; on an error each part tries the next replica while
 /// time is left, so that a crashed container's queries go to the others.
 void ask_replica(app_pointer self, uint64_t id, size_t slot, size_t m,
-                 std::shared_ptr<const query_inputs> inputs, std::vector<size_t> rows,
+                 std::shared_ptr<query_inputs> inputs, std::vector<size_t> rows,
                  std::vector<uint64_t> hashes, size_t first, size_t attempt) {
   auto& st = self->state;
   auto& model = st.models[m];
@@ -214,7 +225,8 @@ void on_part_outputs(app_pointer self, const outbound_rows& part, model_outputs&
 /// error was not the deadline), else the rows go without this model.
 void on_part_error(app_pointer self, outbound_rows& part, const caf::error& err) {
   auto& model = self->state.models[part.m];
-  if (!is(err, errc::timeout) && part.attempt + 1 < model.replicas.size()) {
+  if (!is(err, errc::timeout) && part.attempt + 1 < model.replicas.size()
+      && !part.rows_given_away) {
     ask_replica(self, part.id, part.slot, part.m, std::move(part.inputs), std::move(part.rows),
                 std::move(part.hashes), part.first, part.attempt + 1);
     return;
@@ -258,8 +270,15 @@ void send_rows(app_pointer self) {
       // cost two clock events per request.
       if (total == 1) {
         auto k = sent.front();
-        self->request(replica, caf::infinite, predict_atom::value, (*parts)[k].inputs->front(),
-                      budget)
+        auto& part = (*parts)[k];
+        query_input row;
+        if (give_rows_away(part, st.models[m].replicas.size())) {
+          part.rows_given_away = true;
+          row = std::move(part.inputs->front());
+        } else {
+          row = part.inputs->front();
+        }
+        self->request(replica, caf::infinite, predict_atom::value, std::move(row), budget)
           .then(
             [self, parts, k](std::string& output) {
               model_outputs outputs{std::move(output)};
@@ -270,8 +289,19 @@ void send_rows(app_pointer self) {
       }
       query_inputs group;
       group.reserve(total);
-      for (auto k : sent)
-        group.insert(group.end(), (*parts)[k].inputs->begin(), (*parts)[k].inputs->end());
+      for (auto k : sent) {
+        auto& part = (*parts)[k];
+        if (give_rows_away(part, st.models[m].replicas.size())) {
+          part.rows_given_away = true;
+          if (sent.size() == 1)
+            group = std::move(*part.inputs);
+          else
+            group.insert(group.end(), std::make_move_iterator(part.inputs->begin()),
+                         std::make_move_iterator(part.inputs->end()));
+        } else {
+          group.insert(group.end(), part.inputs->begin(), part.inputs->end());
+        }
+      }
       self->request(replica, caf::infinite, predict_atom::value, std::move(group), budget)
         .then(
           [self, parts, sent, total](model_outputs& outputs) {
@@ -310,7 +340,7 @@ void gather(app_pointer self, query_inputs inputs_in, std::vector<size_t> chosen
   auto id = st.next_gathering++;
   // Held once for every model that missed on every row (the usual case),
   // and kept for retries on another replica.
-  auto inputs = std::make_shared<const query_inputs>(std::move(inputs_in));
+  auto inputs = std::make_shared<query_inputs>(std::move(inputs_in));
   std::vector<uint64_t> hashes;
   hashes.reserve(inputs->size());
   for (auto& input : *inputs)
@@ -362,7 +392,7 @@ void gather(app_pointer self, query_inputs inputs_in, std::vector<size_t> chosen
   st.pending.emplace(id, std::move(g));
   arm_deadline_timer(self);
   for (auto& r : requests) {
-    std::shared_ptr<const query_inputs> subset;
+    std::shared_ptr<query_inputs> subset;
     std::vector<uint64_t> subset_hashes;
     if (r.rows.size() == inputs->size()) {
       subset = inputs;
@@ -373,7 +403,7 @@ void gather(app_pointer self, query_inputs inputs_in, std::vector<size_t> chosen
         some.push_back((*inputs)[row]);
         subset_hashes.push_back(hashes[row]);
       }
-      subset = std::make_shared<const query_inputs>(std::move(some));
+      subset = std::make_shared<query_inputs>(std::move(some));
     }
     auto m = chosen_models[r.slot];
     auto first = st.next_replica[m]++;

@@ -327,6 +327,35 @@ BOOST_AUTO_TEST_CASE(a_batch_request_through_an_ensemble_answers_each_row_at_the
   BOOST_CHECK_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 200);
 }
 
+BOOST_AUTO_TEST_CASE(models_that_share_a_batchs_rows_each_get_every_row_intact) {
+  // A model with one replica gets the batch's rows moved into its request,
+  // not copied, unless another model's request shares them: both models of
+  // an ensemble must still see every row as sent.
+  auto a = std::make_shared<sum_model>();
+  auto b = std::make_shared<sum_model>();
+  auto app = app_with(spec_of("shared_rows", "exp4", 1'000'000, {"a", "b"}),
+                      {{"a:1", {batcher_for(a, "a:1")}}, {"b:1", {batcher_for(b, "b:1")}}});
+  query_inputs rows;
+  for (int i = 0; i < 30; ++i)
+    rows.push_back(numbers({double(i), 2}));
+  auto batch = ask<predictions>(app, predict_atom::value, rows);
+  BOOST_REQUIRE_MESSAGE(batch, test::why(batch));
+  BOOST_REQUIRE_EQUAL(batch->size(), 30u);
+  for (size_t i = 0; i < 30; ++i) {
+    BOOST_CHECK_EQUAL((*batch)[i].output, std::to_string(i + 2));
+    // Both agreed, so both are in the answer.
+    BOOST_CHECK((*batch)[i].models_used == (std::vector<std::string>{"a:1", "b:1"}));
+    BOOST_CHECK((*batch)[i].models_missing.empty());
+  }
+  BOOST_CHECK_EQUAL(a->queries.load(), 30u);
+  BOOST_CHECK_EQUAL(b->queries.load(), 30u);
+  // And a single query, alone in its request, moved or not.
+  auto one = ask<prediction>(app, predict_atom::value, numbers({4, 5}));
+  BOOST_REQUIRE_MESSAGE(one, test::why(one));
+  BOOST_CHECK_EQUAL(one->output, "9");
+  BOOST_CHECK((one->models_used == std::vector<std::string>{"a:1", "b:1"}));
+}
+
 BOOST_AUTO_TEST_CASE(an_exp3_batch_request_splits_rows_by_arm_and_answers_them_in_order) {
   auto a = std::make_shared<sum_model>();
   auto b = std::make_shared<sum_model>();

@@ -25,18 +25,25 @@ struct reply_group {
   caf::typed_response_promise<model_outputs> promise;
 };
 
-struct reply_to {
+/// Consecutive queries of one caller in a batch: a single query, or rows
+/// [first, first + count) of a group. A batch holds one span per caller
+/// rather than one entry per row: 512 rows of one request are one span.
+struct reply_span {
   caf::typed_response_promise<std::string> single;  // when group is null
   std::shared_ptr<reply_group> group;
-  size_t index = 0;
+  size_t first = 0;
+  size_t count = 1;
 
-  void deliver(std::string output) {
+  /// outputs[0, count) are this span's.
+  void deliver(std::string* outputs) {
     if (!group) {
-      single.deliver(std::move(output));
+      single.deliver(std::move(outputs[0]));
       return;
     }
-    group->outputs[index] = std::move(output);
-    if (--group->remaining == 0 && !group->answered) {
+    for (size_t k = 0; k < count; ++k)
+      group->outputs[first + k] = std::move(outputs[k]);
+    group->remaining -= count;
+    if (group->remaining == 0 && !group->answered) {
       group->answered = true;
       group->promise.deliver(std::move(group->outputs));
     }
@@ -54,9 +61,15 @@ struct reply_to {
   }
 };
 
-struct queued_query {
-  query_input input;
-  reply_to reply;
+/// Queries that arrived together and share a deadline: one query, or a
+/// batch request's rows. Batches take rows from the front (`taken`), so a
+/// group may be split over several batches.
+struct queued_queries {
+  query_inputs inputs;
+  size_t taken = 0;
+  reply_span reply;  // who waits (its first and count are set per batch)
+
+  size_t waiting() const { return inputs.size() - taken; }
 };
 
 // A batch the container has not answered yet. The reply handler finds it
@@ -66,7 +79,7 @@ struct running_batch {
   clock_type::time_point sent;
   clock_type::time_point deadline;  // the last of its queries' deadlines
   size_t size = 0;
-  std::shared_ptr<std::vector<reply_to>> replies;
+  std::shared_ptr<std::vector<reply_span>> replies;
 };
 
 // Recent batch latencies for the p99 in stats.
@@ -76,7 +89,8 @@ struct batcher_state {
   batcher_options options;
   model_container_actor container;
   aimd_batch_sizer sizer;
-  std::multimap<clock_type::time_point, queued_query> queue;  // by deadline
+  std::multimap<clock_type::time_point, queued_queries> queue;  // by deadline
+  size_t queued = 0;  // queries waiting in `queue`, over all its entries
   uint32_t batches_in_flight = 0;
   // When the container answered the last batch: the next one in its
   // mailbox started then (it runs batches in order), not when it was sent.
@@ -102,11 +116,13 @@ using batcher_pointer = batcher_actor::stateful_pointer<batcher_state>;
 void drop_expired(batcher_pointer self, clock_type::time_point now) {
   auto& st = self->state;
   while (!st.queue.empty() && st.queue.begin()->first <= now) {
-    st.queue.begin()->second.reply.fail(make_error(
+    auto& entry = st.queue.begin()->second;
+    entry.reply.fail(make_error(
       errc::timeout, "query expired in the queue of " + st.options.model + " replica "
                        + std::to_string(st.options.replica) + " before a batch took it"));
+    st.queued -= entry.waiting();
+    st.stats.expired += entry.waiting();
     st.queue.erase(st.queue.begin());
-    ++st.stats.expired;
   }
 }
 
@@ -158,9 +174,9 @@ void dispatch(batcher_pointer self) {
   // A second batch goes out behind a running one only when it is full: it
   // then keeps the container busy, while a partial one would split the
   // queue into two small batches and let AIMD learn less from each.
-  if (st.batches_in_flight > 0 && st.queue.size() < limit)
+  if (st.batches_in_flight > 0 && st.queued < limit)
     return;
-  if (st.options.batch_delay_us > 0 && st.queue.size() < limit) {
+  if (st.options.batch_delay_us > 0 && st.queued < limit) {
     // Delayed batching: give the batch a chance to fill, measured from the
     // arrival of the oldest query that waits.
     auto waited = std::chrono::duration_cast<std::chrono::microseconds>(now - st.oldest_arrival);
@@ -174,21 +190,37 @@ void dispatch(batcher_pointer self) {
     }
   }
   query_inputs batch;
-  batch.reserve(std::min<size_t>(limit, st.queue.size()));
   // Shared by the reply handlers (CAF copies them); owned by this batch.
-  auto replies = std::make_shared<std::vector<reply_to>>();
-  replies->reserve(batch.capacity());
+  auto replies = std::make_shared<std::vector<reply_span>>();
   auto last_deadline = now;
   while (!st.queue.empty() && batch.size() < limit) {
     auto first = st.queue.begin();
-    if (auto& group = first->second.reply.group; group && group->answered) {
+    auto& entry = first->second;
+    if (auto& group = entry.reply.group; group && group->answered) {
+      st.queued -= entry.waiting();
       st.queue.erase(first);  // its group failed already: nobody waits for it
       continue;
     }
     last_deadline = std::max(last_deadline, first->first);
-    batch.push_back(std::move(first->second.input));
-    replies->push_back(std::move(first->second.reply));
-    st.queue.erase(first);
+    auto rows = entry.inputs.size();
+    auto n = std::min(entry.waiting(), limit - batch.size());
+    if (batch.empty() && entry.taken == 0 && n == rows) {
+      batch = std::move(entry.inputs);  // the whole group: no row moves
+    } else {
+      if (batch.empty())
+        batch.reserve(std::min(limit, st.queued));
+      auto from = entry.inputs.begin() + static_cast<std::ptrdiff_t>(entry.taken);
+      batch.insert(batch.end(), std::make_move_iterator(from),
+                   std::make_move_iterator(from + static_cast<std::ptrdiff_t>(n)));
+    }
+    auto span = entry.reply;
+    span.first = entry.taken;
+    span.count = n;
+    replies->push_back(std::move(span));
+    entry.taken += n;
+    st.queued -= n;
+    if (entry.taken == rows)
+      st.queue.erase(first);
   }
   if (batch.empty())
     return;  // only rows of failed groups were left
@@ -209,7 +241,7 @@ void dispatch(batcher_pointer self) {
         auto& st = self->state;
         if (st.running.erase(id) == 0)
           return;  // failed by the watchdog already
-        if (outputs.size() != replies->size()) {
+        if (outputs.size() != size) {
           auto err = make_error(errc::invalid_argument,
                                 st.options.model + " returned " + std::to_string(outputs.size())
                                   + " outputs for a batch of " + std::to_string(size));
@@ -217,8 +249,11 @@ void dispatch(batcher_pointer self) {
             reply.fail(err);
           st.stats.failed += size;
         } else {
-          for (size_t i = 0; i < outputs.size(); ++i)
-            (*replies)[i].deliver(std::move(outputs[i]));
+          size_t at = 0;
+          for (auto& span : *replies) {
+            span.deliver(outputs.data() + at);
+            at += span.count;
+          }
         }
         finish_batch(self, now, size);
       },
@@ -269,20 +304,21 @@ caf::error refuse(const batcher_state& st, size_t count, int64_t budget_us) {
   if (budget_us <= 0)
     return make_error(errc::timeout, "query reached " + st.options.model
                                        + " with no time left before its deadline");
-  if (st.queue.size() + count > st.options.max_queue)
+  if (st.queued + count > st.options.max_queue)
     return make_error(errc::unavailable,
                       st.options.model + " replica " + std::to_string(st.options.replica)
-                        + " has " + std::to_string(st.queue.size())
+                        + " has " + std::to_string(st.queued)
                         + " queries queued; refusing " + std::to_string(count) + " more");
   return caf::none;
 }
 
-void enqueue(batcher_pointer self, query_input input, clock_type::time_point deadline,
-             reply_to reply) {
+void enqueue(batcher_pointer self, query_inputs inputs, clock_type::time_point deadline,
+             reply_span reply) {
   auto& st = self->state;
   if (st.queue.empty())
     st.oldest_arrival = clock_type::now();
-  st.queue.emplace(deadline, queued_query{std::move(input), std::move(reply)});
+  st.queued += inputs.size();
+  st.queue.emplace(deadline, queued_queries{std::move(inputs), 0, std::move(reply)});
 }
 
 batcher_stats make_stats(batcher_state& st) {
@@ -290,7 +326,7 @@ batcher_stats make_stats(batcher_state& st) {
   result.model = st.options.model;
   result.replica = st.options.replica;
   result.batch_size_limit = st.sizer.limit();
-  result.queued = st.queue.size();
+  result.queued = st.queued;
   result.queries = st.batched_queries;
   result.mean_batch_size = result.batches == 0 ? 0.0
                                                : static_cast<double>(st.batched_queries)
@@ -316,8 +352,10 @@ batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_
       if (auto err = refuse(st, 1, budget_us))
         return err;
       auto rp = self->make_response_promise<std::string>();
-      enqueue(self, std::move(input), clock_type::now() + std::chrono::microseconds{budget_us},
-              reply_to{rp, nullptr, 0});
+      query_inputs one;
+      one.push_back(std::move(input));
+      enqueue(self, std::move(one), clock_type::now() + std::chrono::microseconds{budget_us},
+              reply_span{rp, nullptr, 0, 1});
       dispatch(self);
       return rp;
     },
@@ -332,11 +370,12 @@ batcher_actor::behavior_type batcher_impl(batcher_pointer self, model_container_
       group->outputs.resize(inputs.size());
       group->remaining = inputs.size();
       group->promise = self->make_response_promise<model_outputs>();
-      // One deadline for the group: its rows stay together in the queue
-      // (equal keys keep their order) and expire together.
+      // One queue entry for the group: its rows share a deadline, stay
+      // together in the queue (equal keys keep their order) and expire
+      // together.
       auto deadline = clock_type::now() + std::chrono::microseconds{budget_us};
-      for (size_t i = 0; i < inputs.size(); ++i)
-        enqueue(self, std::move(inputs[i]), deadline, reply_to{{}, group, i});
+      auto rows = inputs.size();
+      enqueue(self, std::move(inputs), deadline, reply_span{{}, group, 0, rows});
       dispatch(self);
       return group->promise;
     },

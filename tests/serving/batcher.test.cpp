@@ -45,6 +45,80 @@ BOOST_AUTO_TEST_CASE(a_group_of_queries_in_one_message_gets_its_outputs_in_order
   BOOST_CHECK(is(late.error(), errc::timeout));
 }
 
+BOOST_AUTO_TEST_CASE(groups_and_single_queries_split_over_batches_each_get_their_own_rows) {
+  // Batches of at most 16 from two groups and single queries queued
+  // together: groups are cut across batches, and batches mix callers.
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 1ms;
+  auto b = batcher_for(model, "sum:1", {/*target*/ 5'000'000, 16, 16, 16, 0, 0.9}, 0, 0, 1);
+  auto group_of = [](size_t n, double base) {
+    query_inputs g;
+    for (size_t i = 0; i < n; ++i)
+      g.push_back(numbers({base + double(i)}));
+    return g;
+  };
+  using group_handle =
+    decltype(self->request(b, 10s, predict_atom::value, query_inputs{}, int64_t{}));
+  using single_handle =
+    decltype(self->request(b, 10s, predict_atom::value, query_input{}, int64_t{}));
+  std::vector<group_handle> groups;
+  std::vector<single_handle> singles;
+  {
+    fixture::scheduler_hold hold{client.sys()};
+    groups.push_back(self->request(b, 10s, predict_atom::value, group_of(10, 100), int64_t{5'000'000}));
+    singles.push_back(self->request(b, 10s, predict_atom::value, numbers({7}), int64_t{5'000'000}));
+    groups.push_back(self->request(b, 10s, predict_atom::value, group_of(25, 1000), int64_t{5'000'000}));
+    singles.push_back(self->request(b, 10s, predict_atom::value, numbers({8}), int64_t{5'000'000}));
+  }
+  const double bases[] = {100, 1000};
+  const size_t sizes[] = {10, 25};
+  for (size_t g = 0; g < groups.size(); ++g) {
+    model_outputs got;
+    groups[g].receive([&](model_outputs& out) { got = std::move(out); },
+                      [&](caf::error& e) { BOOST_ERROR("group " << g << ": " << describe(e)); });
+    BOOST_REQUIRE_EQUAL(got.size(), sizes[g]);
+    for (size_t i = 0; i < got.size(); ++i)
+      BOOST_CHECK_EQUAL(got[i], std::to_string(static_cast<long long>(bases[g]) + i));
+  }
+  std::vector<std::string> single_outputs;
+  for (auto& h : singles)
+    h.receive([&](std::string& out) { single_outputs.push_back(out); },
+              [&](caf::error& e) { BOOST_ERROR(describe(e)); });
+  BOOST_CHECK((single_outputs == std::vector<std::string>{"7", "8"}));
+  // The first group goes alone (nothing else had arrived; one batch in
+  // flight at a time); the other 27 queries wait behind it in the mailbox
+  // and go as 16 and 11: rows of the second group in two batches.
+  BOOST_CHECK_EQUAL(model->queries.load(), 37u);
+  BOOST_CHECK_EQUAL(model->batches.load(), 3u);
+  BOOST_CHECK_EQUAL(model->largest.load(), 16u);
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_EQUAL(stats->queued, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_group_cut_by_a_batch_expires_whole_in_the_queue) {
+  // The container takes 200 ms a batch of at most 4: a 10-row group with
+  // 50 ms to live gets its first 4 rows in a batch, and the other 6 expire
+  // in the queue; the group fails once, with a timeout.
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 200ms;
+  auto b = batcher_for(model, "slow:1", {/*target*/ 5'000'000, 4, 4, 4, 0, 0.9}, 0, 0, 1);
+  query_inputs group;
+  for (int i = 0; i < 10; ++i)
+    group.push_back(numbers({double(i)}));
+  auto r = ask<model_outputs>(b, predict_atom::value, group, int64_t{50'000});
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK_MESSAGE(is(r.error(), errc::timeout), describe(r.error()));
+  auto stats = ask<batcher_stats>(b, stats_atom::value);
+  BOOST_REQUIRE(stats);
+  BOOST_CHECK_EQUAL(stats->queued, 0u);
+  BOOST_CHECK_LE(model->queries.load(), 4u);  // the expired rows never reached the model
+  // The replica is free again for a query with time to live.
+  auto after = ask<std::string>(b, predict_atom::value, numbers({4, 5}), int64_t{5'000'000});
+  BOOST_REQUIRE_MESSAGE(after, test::why(after));
+  BOOST_CHECK_EQUAL(*after, "9");
+}
+
 BOOST_AUTO_TEST_CASE(a_group_that_would_overflow_the_queue_is_refused_whole) {
   auto model = std::make_shared<sum_model>();
   batcher_options opts;

@@ -216,9 +216,17 @@ void on_part_outputs(app_pointer self, const outbound_rows& part, model_outputs&
                wrong_answer_count(st.models[part.m].id, outputs.size(), part.rows.size()));
     return;
   }
-  if (st.cache)
-    st.cache->put_many(st.models[part.m].id, part.hashes, outputs);
+  if (!st.cache) {
+    on_answers(self, part.id, part.slot, part.rows, &outputs, {});
+    return;
+  }
+  // Answer first, then fill the cache: the answer (rendered here) reaches
+  // the HTTP thread while the cache takes the rows (~0.2 us a row, 0.1 ms
+  // for a batch request). Nothing runs in this actor in between, so no
+  // query can miss a row that is about to be cached.
+  auto cached = outputs;  // on_answers moves the outputs into the answers
   on_answers(self, part.id, part.slot, part.rows, &outputs, {});
+  st.cache->put_many(st.models[part.m].id, part.hashes, cached);
 }
 
 /// `part` failed with `err`: the next replica while there is one (and the

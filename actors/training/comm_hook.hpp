@@ -30,6 +30,13 @@ public:
 /// Allreduce (average) of the float32 bucket in place.
 std::shared_ptr<comm_hook> make_allreduce_hook();
 
+/// Allreduce (sum) of a float32 bucket whose gradients were divided by the
+/// world size as they were copied in, which leaves the average: DDP's
+/// default when gradients are copied into buckets (not bucket views), as
+/// in PyTorch, where the division rides on that copy instead of taking a
+/// pass of its own over the reduced bucket.
+std::shared_ptr<comm_hook> make_prescaled_allreduce_hook();
+
 /// Casts to float16, allreduces, casts back.
 std::shared_ptr<comm_hook> make_fp16_compression_hook();
 

@@ -47,6 +47,9 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
   std::vector<bool> unused_this_pass;
   bool first_pass_done = false;
   std::shared_ptr<ddp_trace> trace;  // only when options.trace_path is set
+  /// With the default hook and copied gradients: each gradient is divided
+  /// by the world size as it is copied into its slot (the hook then sums).
+  bool prescale = false;
   ddp_trace::clock_type::time_point backward_start;
 
   torch::Tensor slot(size_t i) {
@@ -92,8 +95,19 @@ struct ddp_engine::impl : std::enable_shared_from_this<ddp_engine::impl> {
       slot(i).zero_();
     else if (options.gradient_as_bucket_view)
       alias_gradient(i);
+    else if (prescale)
+      copy_divided(i, grad);
     else
       slot(i).copy_(grad.reshape({-1}));
+  }
+
+  // grad / world size into parameter i's slot, in one pass (PyTorch's
+  // mul_out by 1 / world size: for a world of 2, exactly the division).
+  void copy_divided(size_t i, const torch::Tensor& grad) {
+    torch::NoGradGuard no_grad;
+    auto out = slot(i);
+    torch::mul_out(out, grad.reshape({-1}),
+                   torch::scalar_tensor(1.0 / group->size(), torch::kFloat64));
   }
 
   void build_buckets(const std::vector<size_t>& order) {
@@ -251,8 +265,10 @@ ddp_engine::make(std::shared_ptr<torch::nn::Module> module,
   d.module = std::move(module);
   d.group = std::move(group);
   d.options = std::move(options);
-  if (!d.options.hook)
-    d.options.hook = make_allreduce_hook();
+  if (!d.options.hook) {
+    d.prescale = !d.options.gradient_as_bucket_view;
+    d.options.hook = d.prescale ? make_prescaled_allreduce_hook() : make_allreduce_hook();
+  }
   // A parameter shared by two modules (tied weights) is listed under both
   // names; it gets one slot, or its two hooks would reduce it twice (and,
   // with bucket views, copy from a bucket whose allreduce is in flight).

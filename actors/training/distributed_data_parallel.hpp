@@ -45,7 +45,9 @@ struct ddp_options {
   /// joined (uneven inputs) shadows the others with zeroed buckets, so its
   /// gradients end up holding the others' average.
   bool gradient_as_bucket_view = false;
-  /// How buckets cross the group; allreduce by default.
+  /// How buckets cross the group; allreduce by default (with copied
+  /// gradients, each divided by the world size as it is copied in, then
+  /// summed, as PyTorch does; with bucket views, averaged by the collective).
   std::shared_ptr<comm_hook> hook;
   /// Bound on waiting for the last bucket at the end of backward.
   std::chrono::milliseconds timeout{120000};

@@ -142,15 +142,18 @@ BOOST_AUTO_TEST_CASE(garbage_sent_to_a_node_port_does_not_crash_it) {
   // Established peers keep their connections to b throughout.
   BOOST_TEST((members_seen_by(a) == std::vector<std::string>{"a", "b", "c"}));
   BOOST_TEST(cluster.process("b").running());
-  // New connections are served again shortly (CAF 0.17 refuses them for a
-  // few hundred milliseconds after a garbage handshake; see the README).
+  // New connections are served again shortly. CAF 0.17 refuses them for a
+  // few hundred milliseconds after a garbage handshake (see the README),
+  // and one CI run saw a connection made at the end of that window accepted
+  // and then dropped (every request on it failed for 10 s); so a connection
+  // counts only once it answers, and a dead one is replaced.
   caf::expected<cluster_client> b = make_error(errc::unavailable, "");
   auto ms = test::wait_until([&] {
-    return static_cast<bool>(b = cluster_client::connect(client.sys(), cluster.address_of("b"), 1s));
-  }, 5s);
+    b = cluster_client::connect(client.sys(), cluster.address_of("b"), 1s);
+    return b && members_seen_by(*b) == std::vector<std::string>{"a", "b", "c"};
+  }, 10s);
   BOOST_TEST_MESSAGE("new connections served again after " << ms << " ms");
   BOOST_REQUIRE(ms >= 0);
-  BOOST_TEST(wait_for_members(*b, {"a", "b", "c"}) >= 0);
   BOOST_TEST(static_cast<bool>(b->lookup("echo")));
   BOOST_TEST(cluster.process("b").running());
 }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
+#include <chrono>
+#include <string_view>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -15,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -85,20 +89,29 @@ namespace {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, http_server::impl& server)
-    : stream_(std::move(socket)), timer_(stream_.get_executor()), server_(server) {}
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server),
+      timer_step_(std::min<clock_type::duration>(server.options.request_timeout,
+                                                 server.options.idle_timeout)) {}
 
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
 
 private:
+  using clock_type = std::chrono::steady_clock;
   static constexpr size_t large_body_read_bytes = 64 * 1024;
 
+  /// What the connection waits for, which says what its deadline means:
+  /// closing it (a client that sends or reads nothing), or answering 504
+  /// (a handler that does not answer).
+  enum class phase { reading, handling, writing, lingering, closed };
+
   void read() {
+    phase_ = phase::reading;
     parser_.emplace();
     parser_->body_limit(server_.options.body_limit);
-    stream_.expires_after(server_.options.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
+    set_deadline(clock_type::now() + server_.options.idle_timeout);
+    http::async_read_header(socket_, buffer_, *parser_,
                             beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
 
@@ -117,18 +130,18 @@ private:
       buffer_.reserve(std::min<size_t>(*length + buffer_.size(), large_body_read_bytes));
     auto self = shared_from_this();
     auto read_body = [self] {
-      http::async_read(self->stream_, self->buffer_, *self->parser_,
+      http::async_read(self->socket_, self->buffer_, *self->parser_,
                        beast::bind_front_handler(&session::on_read, self));
     };
     if (!beast::iequals(parser_->get()[http::field::expect], "100-continue"))
       return read_body();
-    auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                  parser_->get().version());
-    http::async_write(stream_, *cont, [self, cont, read_body](beast::error_code wec, size_t) {
-      if (wec)
-        return self->close();
-      read_body();
-    });
+    static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(socket_, net::buffer(continue_line.data(), continue_line.size()),
+                     [self, read_body](beast::error_code wec, size_t) {
+                       if (wec)
+                         return self->close();
+                       read_body();
+                     });
   }
 
   /// Answers or closes for a failed read; false if `ec` is no error.
@@ -142,7 +155,7 @@ private:
       close();
     else if (is_http_parse_error(ec))
       fail(400, "malformed HTTP request: " + ec.message());
-    else  // timeout, reset, aborted by stop()
+    else  // reset, or aborted by close() (a deadline) or by stop()
       close();
     return true;
   }
@@ -158,16 +171,9 @@ private:
     http_request request{std::string(req.method_string()), std::string(req.target()),
                          std::move(req.body())};
     parser_.reset();
-    // While the handler works, the request timer bounds the wait, not the
-    // stream's idle timer.
-    stream_.expires_never();
-    timer_.expires_after(server_.options.request_timeout);
-    timer_.async_wait([self = shared_from_this(), seq](beast::error_code tec) {
-      if (!tec)
-        self->answer(seq, {504, "application/json",
-                           json_error("the request was not answered within "
-                                      + std::to_string(self->timeout_ms()) + " ms")});
-    });
+    // While the handler works, the deadline is the request timeout's.
+    phase_ = phase::handling;
+    set_deadline(clock_type::now() + server_.options.request_timeout);
     try {
       server_.handler(std::move(request), make_responder(seq));
     } catch (const std::exception& e) {
@@ -197,7 +203,7 @@ private:
       if (!st->g->open)
         return;
       if (auto s = st->s.lock()) {
-        auto ex = s->stream_.get_executor();
+        auto ex = s->socket_.get_executor();
         net::post(ex, [s, seq = st->seq, r = std::move(response)]() mutable {
           s->answer(seq, std::move(r));
         });
@@ -205,13 +211,13 @@ private:
     };
   }
 
-  /// Runs on the strand. The first answer for the current request wins;
-  /// the other (a late handler after 504, or the timer) is dropped.
+  /// Runs on the connection's executor. The first answer for the current
+  /// request wins; the other (a late handler after 504, or the deadline)
+  /// is dropped.
   void answer(uint64_t seq, http_response response) {
-    if (seq != seq_ || answered_)
+    if (seq != seq_ || answered_ || phase_ != phase::handling)
       return;
     answered_ = true;
-    timer_.cancel();
     write(std::move(response), keep_alive_);
   }
 
@@ -222,41 +228,69 @@ private:
     write({status, "application/json", json_error(message)}, false);
   }
 
+  /// The status line and headers are written by hand into one reused
+  /// string: Beast's serializer cost more per response on the HTTP thread
+  /// than parsing the request did. Same headers as before: Server,
+  /// Content-Type, Content-Length, and Connection where the version's
+  /// default is not what we do.
   void write(http_response r, bool keep_alive) {
     if (r.status < 100 || r.status > 999) {
       r = {500, "application/json",
            json_error("handler answered the invalid status " + std::to_string(r.status))};
     }
-    auto msg = std::make_shared<http::response<http::string_body>>();
-    msg->version(version_);
-    msg->result(r.status);
-    msg->set(http::field::server, "troupe");
-    msg->set(http::field::content_type, r.content_type);
-    msg->keep_alive(keep_alive);
-    msg->body() = std::move(r.body);
-    msg->prepare_payload();
-    stream_.expires_after(server_.options.idle_timeout);
-    http::async_write(stream_, *msg,
-                      [self = shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
-                        if (ec)
-                          return self->close();
-                        if (!keep_alive)
-                          return self->linger_close();
-                        self->read();
-                      });
+    // 1xx, 204 and 304 carry no body (RFC 9110 6.4.1).
+    bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (bodiless)
+      r.body.clear();
+    head_.clear();
+    head_ += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    append_number(head_, r.status);
+    head_ += ' ';
+    auto reason = http::obsolete_reason(http::int_to_status(r.status));
+    head_.append(reason.data(), reason.size());
+    head_ += "\r\nServer: troupe\r\nContent-Type: ";
+    head_ += r.content_type;
+    if (!bodiless) {
+      head_ += "\r\nContent-Length: ";
+      append_number(head_, r.body.size());
+    }
+    if (version_ == 10 && keep_alive)
+      head_ += "\r\nConnection: keep-alive";
+    else if (version_ != 10 && !keep_alive)
+      head_ += "\r\nConnection: close";
+    head_ += "\r\n\r\n";
+    body_ = std::move(r.body);
+    phase_ = phase::writing;
+    set_deadline(clock_type::now() + server_.options.idle_timeout);
+    std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(socket_, buffers,
+                     [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                       if (ec)
+                         return self->close();
+                       if (!keep_alive)
+                         return self->linger_close();
+                       self->read();
+                     });
+  }
+
+  static void append_number(std::string& out, size_t n) {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof(digits), n).ptr;
+    out.append(digits, end);
   }
 
   /// Half-closes, then reads and discards until the client closes too (or
   /// linger_timeout passes), so the client gets our last response.
   void linger_close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(linger_timeout);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    phase_ = phase::lingering;
+    set_deadline(clock_type::now() + linger_timeout);
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(scratch_),
+    socket_.async_read_some(net::buffer(scratch_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec)
                                 return self->close();
@@ -265,18 +299,67 @@ private:
   }
 
   void close() {
-    beast::error_code ec;
+    if (phase_ == phase::closed)
+      return;
+    phase_ = phase::closed;
+    ++timer_generation_;  // the pending wait, if any, is now stale
     timer_.cancel();
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  // -- the deadline ----------------------------------------------------------
+  //
+  // One timer per connection, not one per operation and per request: a
+  // request used to arm and cancel four (Beast's stream timer for each read
+  // and the write, and the request timeout), each cancellation one more
+  // handler to run. Now a request only moves `deadline_`. The timer fires
+  // at most every min(request_timeout, idle_timeout) and, finding the
+  // deadline moved on, waits again; so it never needs re-arming for a later
+  // deadline, and rarely for an earlier one (the linger).
+
+  void set_deadline(clock_type::time_point deadline) {
+    deadline_ = deadline;
+    if (timer_pending_ && timer_at_ <= deadline)
+      return;
+    timer_at_ = std::min(deadline, clock_type::now() + timer_step_);
+    timer_pending_ = true;
+    timer_.expires_at(timer_at_);  // cancels an earlier wait, now stale
+    timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](
+                        beast::error_code ec) { self->on_timer(generation, ec); });
+  }
+
+  void on_timer(uint64_t generation, beast::error_code ec) {
+    if (generation != timer_generation_)
+      return;
+    timer_pending_ = false;
+    if (ec || phase_ == phase::closed)
+      return;
+    if (clock_type::now() < deadline_)
+      return set_deadline(deadline_);
+    if (phase_ == phase::handling)
+      answer(seq_, {504, "application/json",
+                    json_error("the request was not answered within "
+                               + std::to_string(timeout_ms()) + " ms")});
+    else
+      close();
+  }
+
+  tcp::socket socket_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::string head_;
+  std::string body_;
   std::array<char, 4096> scratch_;
   http_server::impl& server_;
+  clock_type::duration timer_step_;
+  clock_type::time_point deadline_{};
+  clock_type::time_point timer_at_{};
+  uint64_t timer_generation_ = 0;
+  bool timer_pending_ = false;
+  phase phase_ = phase::reading;
   uint64_t seq_ = 0;
   bool answered_ = true;
   bool keep_alive_ = true;
@@ -286,7 +369,12 @@ private:
 } // namespace
 
 void http_server::impl::accept() {
-  acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket s) {
+  // A connection's handlers must not run concurrently; with one I/O thread
+  // they cannot, and the strand (a lock and an indirection per handler)
+  // is only needed for more.
+  auto executor = options.threads == 1 ? net::any_io_executor(ioc->get_executor())
+                                       : net::any_io_executor(net::make_strand(*ioc));
+  acceptor->async_accept(executor, [this](beast::error_code ec, tcp::socket s) {
     if (ec == net::error::operation_aborted || !acceptor->is_open())
       return;
     if (!ec) {

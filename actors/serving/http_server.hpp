@@ -37,7 +37,7 @@ struct http_response {
 };
 
 /// Answers one request. Callable from any thread, at most once counts: the
-/// first call posts the write to the connection's strand, later calls (and
+/// first call posts the write to the connection's executor, later calls (and
 /// calls after a 504 or after stop()) are ignored.
 using http_responder = std::function<void(http_response)>;
 

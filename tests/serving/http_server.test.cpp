@@ -1,6 +1,7 @@
 // The REST frontend's HTTP server and the synchronous client, over real
 // loopback sockets: keep-alive and pipelining, concurrency, the limits and
-// failures that must be answered (413, 400, 504, 500) and bounded shutdown.
+// failures that must be answered (413, 400, 504, 500), bounded shutdown,
+// the connection's deadlines and the response head as sent.
 #define BOOST_TEST_MODULE http_server
 #include <boost/test/unit_test.hpp>
 
@@ -410,6 +411,88 @@ BOOST_AUTO_TEST_CASE(the_client_reconnects_when_the_server_closed_an_idle_connec
   auto second = client.request("GET", "/two", "", 2s);
   BOOST_REQUIRE_MESSAGE(second, test::why(second));
   BOOST_CHECK_EQUAL(second->body, "GET /two ");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(deadlines_and_headers)
+
+BOOST_AUTO_TEST_CASE(a_silent_connection_is_closed_after_the_idle_timeout) {
+  http_server_options options;
+  options.idle_timeout = 1s;
+  auto server = start_server(echo, options);
+  // Nothing sent at all.
+  int fd = raw_connect(server->port(), 5s);
+  auto start = clock_type::now();
+  BOOST_CHECK_EQUAL(raw_read(fd), "");
+  auto elapsed = ms_since(start);
+  ::close(fd);
+  BOOST_CHECK_GE(elapsed, 900.0);
+  BOOST_CHECK_LT(elapsed, 3000.0);
+  // Half a request: the deadline runs from the start of the read.
+  fd = raw_connect(server->port(), 5s);
+  start = clock_type::now();
+  raw_send(fd, "GET /half HTTP/1.1\r\nHo");
+  BOOST_CHECK_EQUAL(raw_read(fd), "");
+  elapsed = ms_since(start);
+  ::close(fd);
+  BOOST_CHECK_GE(elapsed, 900.0);
+  BOOST_CHECK_LT(elapsed, 3000.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_short_request_timeout_does_not_cut_a_kept_alive_connection_short) {
+  // The idle deadline is longer than the request timeout: requests that
+  // come every 300 ms on one connection, 1.5 s in all, must all be served
+  // on that connection (a raw socket: http_client would reconnect).
+  http_server_options options;
+  options.request_timeout = 200ms;
+  options.idle_timeout = 1s;
+  auto server = start_server(echo, options);
+  int fd = raw_connect(server->port(), 2s);
+  for (int i = 0; i < 5; ++i) {
+    auto target = "/tick" + std::to_string(i);
+    raw_send(fd, "GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    auto out = raw_read(fd, "GET " + target + " ");
+    BOOST_CHECK_MESSAGE(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0,
+                        "request " << i << " got '" << out << "'");
+    std::this_thread::sleep_for(300ms);
+  }
+  ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(responses_carry_status_length_and_the_connection_the_request_asked_for) {
+  auto server = start_server([](http_request req, http_responder respond) {
+    if (req.target == "/nothing")
+      return respond({204, "text/plain", "dropped: a 204 has no body"});
+    if (req.target == "/teapot")
+      return respond({418, "text/plain", "short and stout"});
+    echo(req, respond);
+  });
+  // HTTP/1.1 asking to close.
+  auto out = raw_exchange(server->port(), "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  BOOST_CHECK_EQUAL(out, "HTTP/1.1 200 OK\r\nServer: troupe\r\nContent-Type: text/plain\r\n"
+                         "Content-Length: 7\r\nConnection: close\r\n\r\nGET /x ");
+  // HTTP/1.0 closes by default, and says nothing about it.
+  out = raw_exchange(server->port(), "GET /y HTTP/1.0\r\n\r\n");
+  BOOST_CHECK_EQUAL(out, "HTTP/1.0 200 OK\r\nServer: troupe\r\nContent-Type: text/plain\r\n"
+                         "Content-Length: 7\r\n\r\nGET /y ");
+  // HTTP/1.0 asking to stay open, then a 204 and an unusual status on the
+  // same connection.
+  int fd = raw_connect(server->port(), 3s);
+  raw_send(fd, "GET /z HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  BOOST_CHECK_EQUAL(raw_read(fd, "GET /z "),
+                    "HTTP/1.0 200 OK\r\nServer: troupe\r\nContent-Type: text/plain\r\n"
+                    "Content-Length: 7\r\nConnection: keep-alive\r\n\r\nGET /z ");
+  raw_send(fd, "GET /nothing HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  BOOST_CHECK_EQUAL(raw_read(fd, "\r\n\r\n"),
+                    "HTTP/1.0 204 No Content\r\nServer: troupe\r\nContent-Type: text/plain\r\n"
+                    "Connection: keep-alive\r\n\r\n");
+  raw_send(fd, "GET /teapot HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  auto teapot = raw_read(fd);
+  BOOST_CHECK_EQUAL(teapot.rfind("HTTP/1.1 418 ", 0), 0u);
+  BOOST_CHECK(teapot.find("Content-Length: 15\r\n") != std::string::npos);
+  BOOST_CHECK(teapot.size() >= 15 && teapot.substr(teapot.size() - 15) == "short and stout");
+  ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -90,8 +90,9 @@ class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, http_server::impl& server)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server),
-      timer_step_(std::min<clock_type::duration>(server.options.request_timeout,
-                                                 server.options.idle_timeout)) {}
+      timer_step_(std::max<clock_type::duration>(
+        std::chrono::milliseconds(1), std::min<clock_type::duration>(server.options.request_timeout,
+                                                                     server.options.idle_timeout))) {}
 
   void start() {
     net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -119,7 +120,9 @@ private:
   /// sends it for large bodies and would otherwise wait a second) and
   /// refuse an oversized Content-Length before its body arrives.
   void on_header(beast::error_code ec, size_t) {
-    if (failed(ec))
+    // A deadline may have closed the connection after this read completed
+    // but before its handler ran.
+    if (phase_ == phase::closed || failed(ec))
       return;
     // Beast reads max(512, free capacity) bytes at a time, and the buffer
     // only grows to what one read needs: a 290 KB batch request took ~70
@@ -133,11 +136,14 @@ private:
       http::async_read(self->socket_, self->buffer_, *self->parser_,
                        beast::bind_front_handler(&session::on_read, self));
     };
-    if (!beast::iequals(parser_->get()[http::field::expect], "100-continue"))
+    if (parser_->get().version() < 11
+        || !beast::iequals(parser_->get()[http::field::expect], "100-continue"))
       return read_body();
     static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(socket_, net::buffer(continue_line.data(), continue_line.size()),
                      [self, read_body](beast::error_code wec, size_t) {
+                       if (self->phase_ == phase::closed)
+                         return;
                        if (wec)
                          return self->close();
                        read_body();
@@ -161,11 +167,12 @@ private:
   }
 
   void on_read(beast::error_code ec, size_t) {
-    if (failed(ec))
+    if (phase_ == phase::closed || failed(ec))
       return;
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    head_only_ = req.method() == http::verb::head;
     auto seq = ++seq_;
     answered_ = false;
     http_request request{std::string(req.method_string()), std::string(req.target()),
@@ -225,6 +232,9 @@ private:
     ++seq_;
     answered_ = true;
     keep_alive_ = false;
+    head_only_ = false;
+    // This request's version when its header parsed (413), not the last one's.
+    version_ = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
     write({status, "application/json", json_error(message)}, false);
   }
 
@@ -234,16 +244,21 @@ private:
   /// Content-Type, Content-Length, and Connection where the version's
   /// default is not what we do.
   void write(http_response r, bool keep_alive) {
-    if (r.status < 100 || r.status > 999) {
+    // A 1xx is interim, never the final answer; CR or LF in the content
+    // type would split the head.
+    if (r.status < 200 || r.status > 599) {
       r = {500, "application/json",
            json_error("handler answered the invalid status " + std::to_string(r.status))};
+    } else if (r.content_type.find_first_of("\r\n") != std::string::npos) {
+      r = {500, "application/json", json_error("handler answered an invalid content type")};
     }
-    // 1xx, 204 and 304 carry no body (RFC 9110 6.4.1).
-    bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    // 204 and 304 carry no body (RFC 9110 6.4.1); a HEAD answer gives the
+    // length a GET would have, without the body.
+    bool bodiless = r.status == 204 || r.status == 304;
     if (bodiless)
       r.body.clear();
     head_.clear();
-    head_ += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head_ += version_ < 11 ? "HTTP/1.0 " : "HTTP/1.1 ";
     append_number(head_, r.status);
     head_ += ' ';
     auto reason = http::obsolete_reason(http::int_to_status(r.status));
@@ -254,17 +269,21 @@ private:
       head_ += "\r\nContent-Length: ";
       append_number(head_, r.body.size());
     }
-    if (version_ == 10 && keep_alive)
+    if (version_ < 11 && keep_alive)
       head_ += "\r\nConnection: keep-alive";
-    else if (version_ != 10 && !keep_alive)
+    else if (version_ >= 11 && !keep_alive)
       head_ += "\r\nConnection: close";
     head_ += "\r\n\r\n";
     body_ = std::move(r.body);
+    if (head_only_)
+      body_.clear();
     phase_ = phase::writing;
     set_deadline(clock_type::now() + server_.options.idle_timeout);
     std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
     net::async_write(socket_, buffers,
                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                       if (self->phase_ == phase::closed)
+                         return;
                        if (ec)
                          return self->close();
                        if (!keep_alive)
@@ -292,7 +311,7 @@ private:
   void drain() {
     socket_.async_read_some(net::buffer(scratch_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec)
+                              if (ec || self->phase_ == phase::closed)
                                 return self->close();
                               self->drain();
                             });
@@ -363,6 +382,7 @@ private:
   uint64_t seq_ = 0;
   bool answered_ = true;
   bool keep_alive_ = true;
+  bool head_only_ = false;
   unsigned version_ = 11;
 };
 
@@ -404,6 +424,10 @@ caf::expected<std::unique_ptr<http_server>> http_server::start(http_server_optio
     return make_error(errc::invalid_argument, "an HTTP server needs at least one thread");
   if (!handler)
     return make_error(errc::invalid_argument, "an HTTP server needs a handler");
+  if (options.request_timeout.count() <= 0)
+    return make_error(errc::invalid_argument, "an HTTP server's request_timeout must be positive");
+  if (options.idle_timeout.count() <= 0)
+    return make_error(errc::invalid_argument, "an HTTP server's idle_timeout must be positive");
   auto where = options.host + ":" + std::to_string(options.port);
   auto p = std::make_unique<impl>(std::move(options), std::move(handler));
   beast::error_code ec;

@@ -335,6 +335,16 @@ BOOST_AUTO_TEST_CASE(bad_options_are_refused) {
   options.threads = 0;
   BOOST_CHECK(is(http_server::start(options, echo).error(), errc::invalid_argument));
   options.threads = 1;
+  options.request_timeout = 0ms;
+  auto zero = http_server::start(options, echo);
+  BOOST_REQUIRE(!zero);
+  BOOST_CHECK(describe(zero.error()).find("request_timeout") != std::string::npos);
+  options.request_timeout = 1s;
+  options.idle_timeout = 0s;
+  zero = http_server::start(options, echo);
+  BOOST_REQUIRE(!zero);
+  BOOST_CHECK(describe(zero.error()).find("idle_timeout") != std::string::npos);
+  options.idle_timeout = 60s;
   options.host = "no such host.invalid";
   auto bad_host = http_server::start(options, echo);
   BOOST_REQUIRE(!bad_host);
@@ -466,6 +476,10 @@ BOOST_AUTO_TEST_CASE(responses_carry_status_length_and_the_connection_the_reques
       return respond({204, "text/plain", "dropped: a 204 has no body"});
     if (req.target == "/teapot")
       return respond({418, "text/plain", "short and stout"});
+    if (req.target == "/interim")
+      return respond({101, "text/plain", "not final"});
+    if (req.target == "/split")
+      return respond({200, "text/plain\r\nX-Injected: 1", "body"});
     echo(req, respond);
   });
   // HTTP/1.1 asking to close.
@@ -487,6 +501,19 @@ BOOST_AUTO_TEST_CASE(responses_carry_status_length_and_the_connection_the_reques
   BOOST_CHECK_EQUAL(raw_read(fd, "\r\n\r\n"),
                     "HTTP/1.0 204 No Content\r\nServer: troupe\r\nContent-Type: text/plain\r\n"
                     "Connection: keep-alive\r\n\r\n");
+  // HEAD: the length a GET would get, no body; the connection goes on.
+  raw_send(fd, "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n");
+  BOOST_CHECK_EQUAL(raw_read(fd, "\r\n\r\n"),
+                    "HTTP/1.1 200 OK\r\nServer: troupe\r\nContent-Type: text/plain\r\n"
+                    "Content-Length: 8\r\n\r\n");
+  // A 1xx is not a final answer, nor is a content type that would split
+  // the head: both become 500.
+  raw_send(fd, "GET /interim HTTP/1.1\r\nHost: a\r\n\r\n");
+  BOOST_CHECK_EQUAL(raw_read(fd, "}").rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u);
+  raw_send(fd, "GET /split HTTP/1.1\r\nHost: a\r\n\r\n");
+  auto split = raw_read(fd, "}");
+  BOOST_CHECK_EQUAL(split.rfind("HTTP/1.1 500 ", 0), 0u);
+  BOOST_CHECK(split.find("X-Injected") == std::string::npos);
   raw_send(fd, "GET /teapot HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   auto teapot = raw_read(fd);
   BOOST_CHECK_EQUAL(teapot.rfind("HTTP/1.1 418 ", 0), 0u);

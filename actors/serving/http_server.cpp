@@ -174,7 +174,6 @@ private:
     version_ = req.version();
     head_only_ = req.method() == http::verb::head;
     auto seq = ++seq_;
-    answered_ = false;
     http_request request{std::string(req.method_string()), std::string(req.target()),
                          std::move(req.body())};
     parser_.reset();
@@ -222,15 +221,15 @@ private:
   /// request wins; the other (a late handler after 504, or the deadline)
   /// is dropped.
   void answer(uint64_t seq, http_response response) {
-    if (seq != seq_ || answered_ || phase_ != phase::handling)
+    // Only the handling phase waits for an answer: once one is written the
+    // phase has moved on.
+    if (seq != seq_ || phase_ != phase::handling)
       return;
-    answered_ = true;
     write(std::move(response), keep_alive_);
   }
 
   void fail(unsigned status, const std::string& message) {
     ++seq_;
-    answered_ = true;
     keep_alive_ = false;
     head_only_ = false;
     // This request's version when its header parsed (413), not the last one's.
@@ -380,7 +379,6 @@ private:
   bool timer_pending_ = false;
   phase phase_ = phase::reading;
   uint64_t seq_ = 0;
-  bool answered_ = true;
   bool keep_alive_ = true;
   bool head_only_ = false;
   unsigned version_ = 11;

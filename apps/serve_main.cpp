@@ -57,6 +57,8 @@ int run_serve_start(const serve_start_options& o) {
   f.admin_port = o.admin_port;
   f.http_threads = o.threads;
   f.body_limit = o.body_limit;
+  f.http_idle_timeout = std::chrono::seconds{o.idle_timeout_s};
+  f.http_request_timeout = std::chrono::milliseconds{o.request_timeout_ms};
   f.seed = o.seed;
   f.work_dir = o.work_dir.empty() ? o.store + "/containers" : o.work_dir;
   std::filesystem::create_directories(f.work_dir, ec);

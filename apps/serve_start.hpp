@@ -19,6 +19,8 @@ struct serve_start_options {
   unsigned threads = 1;
   size_t cache_mb = 64;
   size_t body_limit = 1 << 20;
+  unsigned idle_timeout_s = 60;
+  unsigned request_timeout_ms = 10'000;
   std::string work_dir;
   std::string ready_file;
   std::string log_level = "info";

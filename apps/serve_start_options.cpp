@@ -15,6 +15,16 @@ void add_serve_start_options(CLI::App* s, serve_start_options& o) {
     ->capture_default_str();
   s->add_option("--body-limit", o.body_limit, "largest request body in bytes (larger: 413)")
     ->capture_default_str();
+  s->add_option("--idle-timeout", o.idle_timeout_s,
+                "seconds a kept-alive query connection may wait for its next request "
+                "before it is closed (above a load balancer's own idle timeout)")
+    ->check(CLI::Range(1u, 86'400u))
+    ->capture_default_str();
+  s->add_option("--request-timeout-ms", o.request_timeout_ms,
+                "milliseconds the pipeline may take to answer a query before the "
+                "server answers 504 (apps normally answer by their SLO first)")
+    ->check(CLI::Range(1u, 3'600'000u))
+    ->capture_default_str();
   s->add_option("--work-dir", o.work_dir,
                 "where container processes keep logs (default: STORE/containers)");
   s->add_option("--ready-file", o.ready_file,
@@ -37,6 +47,8 @@ std::vector<std::string> serve_start_args(const serve_start_options& o) {
                                 "--threads",    std::to_string(o.threads),
                                 "--cache-mb",   std::to_string(o.cache_mb),
                                 "--body-limit", std::to_string(o.body_limit),
+                                "--idle-timeout", std::to_string(o.idle_timeout_s),
+                                "--request-timeout-ms", std::to_string(o.request_timeout_ms),
                                 "--log-level",  o.log_level,
                                 "--scheduler-threads", std::to_string(o.scheduler_threads)};
   if (!o.work_dir.empty())

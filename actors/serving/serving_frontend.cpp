@@ -431,6 +431,8 @@ serving_frontend::start(caf::actor_system& sys, state_store_actor store,
   q.port = options.port;
   q.threads = options.http_threads;
   q.body_limit = options.body_limit;
+  q.idle_timeout = options.http_idle_timeout;
+  q.request_timeout = options.http_request_timeout;
   auto queries = http_server::start(
     q, [raw](http_request req, http_responder r) { raw->on_query(std::move(req), std::move(r)); });
   if (!queries) {

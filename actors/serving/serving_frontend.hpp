@@ -34,6 +34,12 @@ struct frontend_options {
   uint16_t admin_port = 1338; ///< Clipper's management port; 0 picks a free one
   unsigned http_threads = 1;
   size_t body_limit = 1 << 20;
+  /// A kept-alive query connection with no request for this long is closed
+  /// (behind a load balancer, set it above the balancer's own idle timeout).
+  std::chrono::seconds http_idle_timeout{60};
+  /// Longest the pipeline may take to answer a query before the server
+  /// answers 504 itself; an app's deadline (its SLO) normally answers first.
+  std::chrono::milliseconds http_request_timeout{10'000};
   size_t cache_bytes = size_t{64} << 20;  ///< 0: no prediction cache
   /// Added to an app's SLO to bound a feedback request (the app answers
   /// once the learned state is persisted). Predictions are bounded by the

@@ -76,6 +76,16 @@ BOOST_AUTO_TEST_CASE(a_bad_option_value_exits_2) {
   BOOST_TEST(contains(s.output, "unknown level 'shouty'"), s.output);
 }
 
+BOOST_AUTO_TEST_CASE(serve_start_refuses_timeouts_that_are_not_positive) {
+  for (auto bad : {"--idle-timeout 0", "--idle-timeout -5", "--request-timeout-ms 0",
+                   "--request-timeout-ms soon"}) {
+    auto r = run_troupe(std::string{"serve start --port 0 --admin-port 0 "} + bad + " 2>&1");
+    BOOST_TEST(r.status == 2, bad);
+    auto option = std::string{bad}.substr(0, std::string{bad}.find(' '));
+    BOOST_TEST(contains(r.output, option), bad << ": " << r.output);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_command_or_option_exits_2_naming_it) {
   auto r = run_troupe("teleport");
   BOOST_TEST(r.status == 2);

@@ -11,6 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
@@ -507,12 +511,14 @@ struct served {
   uint16_t admin_port = 0;
 };
 
-served start_serve(const test::temp_dir& dir) {
+served start_serve(const test::temp_dir& dir, std::vector<std::string> extra_args = {}) {
   auto ready = dir.file("ready.json");
   std::remove(ready.c_str());
-  auto p = child_process::spawn({TROUPE_BINARY, "serve", "start", "--port", "0", "--admin-port",
-                                 "0", "--store", dir.file("store"), "--ready-file", ready},
-                                dir.file("serve.log"));
+  std::vector<std::string> args{TROUPE_BINARY, "serve",          "start", "--port",
+                                "0",           "--admin-port",   "0",     "--store",
+                                dir.file("store"), "--ready-file", ready};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto p = child_process::spawn(args, dir.file("serve.log"));
   BOOST_REQUIRE_MESSAGE(p, test::why(p));
   served s{std::move(*p)};
   json info;
@@ -586,4 +592,32 @@ BOOST_AUTO_TEST_CASE(a_restarted_troupe_serve_serves_the_same_apps_models_and_le
                                                    << " after");
   BOOST_CHECK_GT(after, 0.8);
   BOOST_CHECK_EQUAL(again.process.stop(5s), 0);
+}
+
+BOOST_AUTO_TEST_CASE(troupe_serve_closes_idle_query_connections_after_its_idle_timeout) {
+  test::temp_dir dir;
+  auto s = start_serve(dir, {"--idle-timeout", "1", "--request-timeout-ms", "5000"});
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_REQUIRE(fd >= 0);
+  timeval patience{6, 0};  // the default idle timeout (60 s) would outlast it
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(s.port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  auto start = std::chrono::steady_clock::now();
+  char byte;
+  auto n = ::recv(fd, &byte, 1, 0);  // nothing sent: the server should hang up
+  auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+  ::close(fd);
+  BOOST_CHECK_EQUAL(n, 0);  // 0: closed by the server; -1: still open at 6 s
+  BOOST_CHECK_GE(waited_ms, 900);
+  BOOST_CHECK_LT(waited_ms, 4000);
+  // A connection in use is not cut: a query still gets its answer.
+  rest q{s.port};
+  BOOST_CHECK_EQUAL(q.call("GET", "/metrics", "").status, 200u);
+  BOOST_CHECK_EQUAL(s.process.stop(5s), 0);
 }

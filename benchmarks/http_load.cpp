@@ -122,7 +122,8 @@ class load_worker {
 public:
   load_worker(const load_options& o, unsigned connections, double rate, uint64_t seed,
               clock_type::time_point start)
-    : o_(o), rate_(rate), queries_(o, seed), gen_(seed), timer_(io_) {
+    : o_(o), rate_(rate), queries_(o, seed), gen_(seed), gap_(rate > 0 ? rate : 1.0),
+      pacing_(std::chrono::microseconds{o.pacing_us}), timer_(io_) {
     warm_end_ = start + std::chrono::duration_cast<clock_type::duration>(
                           std::chrono::duration<double>(o.warmup));
     end_ = warm_end_ + std::chrono::duration_cast<clock_type::duration>(
@@ -182,6 +183,7 @@ private:
 
   void send(connection& c, clock_type::time_point started) {
     c.busy = true;
+    ++busy_;
     c.started = started;
     queries_.next(c.request);
     if (!c.sock.is_open())
@@ -300,26 +302,31 @@ private:
   /// oldest waiting arrival (open loop), or nothing.
   void next_for(connection& c, clock_type::time_point now) {
     c.busy = false;
+    --busy_;
     if (finished_)
       return;
     if (rate_ <= 0) {
       if (now < end_)
         send(c, now);
-    } else if (!waiting_.empty()) {
-      auto t = waiting_.front();
-      waiting_.pop_front();
-      send(c, t);
     } else {
-      free_.push_back(&c);
+      if (!waiting_.empty()) {
+        auto t = waiting_.front();
+        waiting_.pop_front();
+        send(c, t);
+      } else {
+        free_.push_back(&c);
+      }
+      // Arrivals that fell due while this answer was read go out now, on
+      // this wake-up, rather than each on a timer wake-up of its own: the
+      // generator shares the cores with the system it measures.
+      admit_due(now);
     }
     maybe_done();
   }
 
-  /// Open loop: every arrival due by now goes to a free connection or waits
-  /// for one; the timer is set for the next arrival.
-  void schedule_arrivals() {
-    std::exponential_distribution<double> gap{rate_};
-    auto now = clock_type::now();
+  /// Open loop: every arrival due by `now` goes to a free connection or
+  /// waits for one (its latency counts from its scheduled time either way).
+  void admit_due(clock_type::time_point now) {
     while (next_arrival_ <= now && next_arrival_ < end_) {
       if (!free_.empty()) {
         auto* c = free_.back();
@@ -329,14 +336,23 @@ private:
         waiting_.push_back(next_arrival_);
       }
       next_arrival_ += std::chrono::duration_cast<clock_type::duration>(
-        std::chrono::duration<double>(gap(gen_)));
+        std::chrono::duration<double>(gap_(gen_)));
     }
-    if (next_arrival_ >= end_) {
+    if (next_arrival_ >= end_)
       arrivals_done_ = true;
+  }
+
+  /// The timer's side of the open loop: admits what is due and waits for
+  /// the next arrival, but at least `pacing_` (an arrival that an answer
+  /// admitted first leaves the timer one wake-up with nothing to do).
+  void schedule_arrivals() {
+    auto now = clock_type::now();
+    admit_due(now);
+    if (arrivals_done_) {
       maybe_done();
       return;
     }
-    timer_.expires_at(next_arrival_);
+    timer_.expires_at(std::max(next_arrival_, now + pacing_));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec && !finished_)
         schedule_arrivals();
@@ -346,10 +362,9 @@ private:
   void maybe_done() {
     if (finished_)
       return;
-    bool idle = std::none_of(conns_.begin(), conns_.end(), [](auto& c) { return c->busy; });
     bool no_more = rate_ > 0 ? arrivals_done_ && waiting_.empty()
                              : clock_type::now() >= end_;
-    if (idle && no_more)
+    if (busy_ == 0 && no_more)
       finish();
   }
 
@@ -386,6 +401,8 @@ private:
   double rate_;
   query_maker queries_;
   std::mt19937_64 gen_;
+  std::exponential_distribution<double> gap_{1.0};
+  clock_type::duration pacing_;
   asio::io_context io_;
   asio::steady_timer timer_;
   std::unique_ptr<asio::steady_timer> drain_timer_;
@@ -394,6 +411,7 @@ private:
   std::vector<connection*> free_;
   std::deque<clock_type::time_point> waiting_;
   clock_type::time_point warm_end_, end_, drain_end_, next_arrival_;
+  unsigned busy_ = 0;  ///< connections with a query in flight
   bool arrivals_done_ = false;
   bool finished_ = false;
 };
@@ -437,8 +455,10 @@ json run_load(load_options o) {
   r["connections"] = o.connections;
   r["threads"] = threads;
   r["seconds"] = o.seconds;
-  if (o.rate > 0)
+  if (o.rate > 0) {
     r["offered_qps"] = o.rate;
+    r["pacing_us"] = o.pacing_us;
+  }
   r["qps"] = static_cast<double>(all.answered_in_window) / o.seconds;
   r["queries"] = lat.size();
   r["ok"] = all.ok;

@@ -22,6 +22,10 @@ struct load_options {
   double warmup = 1;
   double drain = 5;          ///< how long to wait for queries in flight at the end
   double rate = 0;           ///< queries/s; 0: closed loop
+  /// Open loop: the least time between two timer wake-ups of a load thread.
+  /// Arming a timer costs a VM exit here, and a wake-up per arrival made the
+  /// generator take CPU from the system it measures (see benchmarks/README).
+  unsigned pacing_us = 100;
   uint64_t input_length = 1; ///< numbers per input
   bool same_input = false;   ///< every query identical (prediction cache hits)
   unsigned rows = 1;         ///< >1: each request is {"input_batch":[...]} of that many rows

@@ -24,6 +24,7 @@
 # pid afterwards and on exit. Environment: SECONDS_PER_RUN (5), CONNECTIONS
 # (64), FRONTEND_THREADS (1), BATCHES_IN_FLIGHT (2, per model replica),
 # SCENARIOS ("a b c d e f g"), RESULTS (a file to keep every JSON result in),
+# PACING_US (100: the open-loop generator's least time between timer wake-ups),
 # KEEP=1 keeps the work folder.
 set -euo pipefail
 
@@ -32,6 +33,7 @@ dur=${SECONDS_PER_RUN:-5}
 conns=${CONNECTIONS:-64}
 fe_threads=${FRONTEND_THREADS:-1}
 in_flight=${BATCHES_IN_FLIGHT:-2}
+pacing=${PACING_US:-100}
 default_scenarios="a b c d e f g"
 [[ -n ${RAY_PYTHON:-} ]] && default_scenarios="$default_scenarios r"
 scenarios=${SCENARIOS:-$default_scenarios}
@@ -283,7 +285,7 @@ for s in $scenarios; do
     fi
     for pct in 50 80 90 110; do
       rate=$(awk -v q="$xgb_qps" -v p="$pct" 'BEGIN{ printf "%.0f", q * p / 100 }')
-      r=$(run_bench "d-open-$pct" open --url "$(url xgb)" --rate "$rate" --connections 256 \
+      r=$(run_bench "d-open-$pct" open --pacing-us "$pacing" --url "$(url xgb)" --rate "$rate" --connections 256 \
         --input-length 28 "${load[@]}")
       row "(d) xgb open, ${pct} % of (b)" "qps / p50 / p99 / p99.9 us" \
         "$(fmt "$(jq .qps <<< "$r")") / $(jq -r '"\(.p50_us) / \(.p99_us) / \(.p999_us)"' <<< "$r")" - \
@@ -294,7 +296,7 @@ for s in $scenarios; do
     # should keep answering about its capacity (shedding the rest), not
     # collapse; the ratio to (b) says how much goodput survives.
     over=$(awk -v q="$xgb_qps" 'BEGIN{ printf "%.0f", q * 1.5 }')
-    r=$(run_bench "d-open-overload" open --url "$(url xgb)" --rate "$over" --connections 256 \
+    r=$(run_bench "d-open-overload" open --pacing-us "$pacing" --url "$(url xgb)" --rate "$over" --connections 256 \
       --input-length 28 "${load[@]}")
     row "(d') xgb open, offered 150 % of (b): throughput under overload" "qps" \
       "$(fmt "$(jq .qps <<< "$r")")" "$xgb_qps" "-"
@@ -304,7 +306,7 @@ for s in $scenarios; do
     # (d'). 90 % of that is 90 % of capacity under this generator.
     open_cap=$(jq .qps <<< "$r")
     rate=$(awk -v q="$open_cap" 'BEGIN{ printf "%.0f", q * 0.9 }')
-    r=$(run_bench "d-open-90-of-open-capacity" open --url "$(url xgb)" --rate "$rate" \
+    r=$(run_bench "d-open-90-of-open-capacity" open --pacing-us "$pacing" --url "$(url xgb)" --rate "$rate" \
       --connections 256 --input-length 28 "${load[@]}")
     row "(d) xgb open, 90 % of (d')" "qps / p50 / p99 / p99.9 us" \
       "$(fmt "$(jq .qps <<< "$r")") / $(jq -r '"\(.p50_us) / \(.p99_us) / \(.p999_us)"' <<< "$r")" - \
@@ -395,7 +397,7 @@ for s in $scenarios; do
         "$(fmt "$q") / $(jq .p99_us <<< "$r") / $(jq .errors <<< "$r")" - "-"
     done
     rate=$(awk -v q="$ray_best" 'BEGIN{ printf "%.0f", q * 0.9 }')
-    r=$(run_bench "r-ray-open-90" open --url "$ray_url" --rate "$rate" --connections 256 \
+    r=$(run_bench "r-ray-open-90" open --pacing-us "$pacing" --url "$ray_url" --rate "$rate" --connections 256 \
       --input-length 28 "${load[@]}")
     row "(r) Ray Serve xgb open, 90 % of its best" "qps / p50 / p99 us" \
       "$(fmt "$(jq .qps <<< "$r")") / $(jq -r '"\(.p50_us) / \(.p99_us)"' <<< "$r")" - "-"

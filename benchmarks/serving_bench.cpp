@@ -168,15 +168,14 @@ void add_load_options(CLI::App* cmd, load_options& o, bool with_rate) {
     ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of inputs and arrivals; 0: a fresh one")
     ->capture_default_str();
-  if (with_rate) {
+  if (with_rate)
     cmd->add_option("--rate", o.rate, "offered load, queries/s (Poisson arrivals)")->required();
-    cmd->add_option("--pacing-us", o.pacing_us,
-                    "open loop: the generator's timer wakes at most once per this many "
-                    "microseconds and sends every arrival then due (each query's latency still "
-                    "counts from its own scheduled time); 0: a wake-up per arrival")
-      ->check(CLI::Range(0u, 10'000u))
-      ->capture_default_str();
-  }
+  cmd->add_option("--pacing-us", o.pacing_us,
+                  "open loop: the generator's timer wakes at most once per this many "
+                  "microseconds and sends every arrival then due (each query's latency still "
+                  "counts from its own scheduled time); 0: a wake-up per arrival")
+    ->check(CLI::Range(0u, 10'000u))
+    ->capture_default_str();
 }
 
 } // namespace

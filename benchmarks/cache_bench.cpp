@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/serving/prediction_cache.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 namespace {
 
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
     CLI::PositiveNumber);
   app.add_option("--seconds", o.seconds, "seconds per measurement")->capture_default_str()
     ->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
 
   nlohmann::json result = {{"batch", o.batch}, {"rounds", o.rounds}, {"sizes", nlohmann::json::array()}};
   std::cerr << fmt::format("{:>8} {:>22} {:>22} {:>8}\n", "MiB", "one by one ns/row",

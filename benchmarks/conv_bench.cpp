@@ -31,6 +31,7 @@
 #include <stdexcept>
 
 #include <unistd.h>
+#include "benchmarks/cli_parse.hpp"
 
 using namespace troupe::compiler;
 using troupe::bench::random_values;
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
   std::string records_dir;
   app.add_option("--records", records_dir, "a tuning records store (troupe tune --store): layers "
                                            "with a tuned schedule use it (marked * in the table)");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   // oneDNN (Debian's OpenMP build) reads OMP_NUM_THREADS when the OpenMP
   // runtime loads: set it and re-exec, else it uses every core.
   auto wanted = std::to_string(threads);

@@ -21,6 +21,7 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include "benchmarks/cli_parse.hpp"
 
 using namespace troupe::compiler;
 using troupe::bench::random_values;
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
     ->required();
   app.add_option("--min-seconds", min_seconds, "length of one timed round");
   app.add_option("--rounds", rounds, "interleaved rounds (the best counts)");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   try {
     set_compiler_threads(1);
     tuning_task task{"conv2d", shape};

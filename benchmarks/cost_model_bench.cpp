@@ -25,6 +25,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include "benchmarks/cli_parse.hpp"
 
 using namespace troupe::compiler;
 
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "picks the random candidates");
   app.add_option("--save", save_path, "write the measurements (gflops, then features) here");
   app.add_option("--load", load_path, "read measurements written by --save instead of measuring");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
 
   set_compiler_threads(1);
   tuning_task task{"matmul", {size, size, size}};

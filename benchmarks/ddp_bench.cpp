@@ -17,6 +17,7 @@
 #include "messages/errors.hpp"
 #include "runtime/collectives/make_process_group.hpp"
 #include "runtime/node.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 using namespace troupe;
 using namespace troupe::training;
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch, "batch per rank")->capture_default_str();
   app.add_option("--scheduler-threads", o.scheduler_threads,
                  "CAF worker threads of each rank (reducer actors); 0: one per core");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   torch::set_num_threads(1);
   torch::manual_seed(0);
   auto model = make_model(o);

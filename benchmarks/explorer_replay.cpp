@@ -30,6 +30,7 @@
 #include "compiler/tuning/features.hpp"
 #include "compiler/tuning/measure_protocol.hpp"
 #include "compiler/tuning/search_space.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 using namespace troupe;
 using namespace troupe::compiler;
@@ -171,7 +172,7 @@ int main(int argc, char** argv) {
   app.add_option("--objective", model_options.objective,
                  "XGBoost objective: rank:pairwise, rank:ndcg, reg:squarederror");
   app.add_option("--rounds", model_options.rounds, "boosting rounds per training");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   try {
     auto land = load(records);
     fmt::print("{}: {} configs, {} admissible, {} in the table; best {:.1f} GFLOP/s, 10th {:.1f}, "

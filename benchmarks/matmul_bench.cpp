@@ -21,6 +21,7 @@
 #include <thread>
 
 #include <unistd.h>
+#include "benchmarks/cli_parse.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
                "iterate row tiles outside column panels (the knob columns_outer = false)");
   app.add_flag("--tensorize", config.tensorize, "tensorize the tile with the AVX-512 gemm kernel");
   app.add_option("--block-k", config.block_k, "reduction block of the tensorized kernel (0: K)");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   config.columns_outer = !rows_outer;
 
   // OpenBLAS picks its kernels from the CPU id at load time and does not

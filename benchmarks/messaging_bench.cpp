@@ -31,6 +31,7 @@
 #include "runtime/node.hpp"
 #include "runtime/node_metrics.hpp"
 #include "runtime/ready_file.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 namespace {
 
@@ -334,7 +335,7 @@ int main(int argc, char** argv) {
   app.add_option("--troupe", o.troupe_binary, "troupe executable that runs the remote node");
   // Hidden (empty group): how the benchmark starts its own baseline server.
   app.add_option("--serve-bare-echo", o.serve_bare_echo)->group("");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   if (!o.serve_bare_echo.empty())
     return serve_bare_echo(o.serve_bare_echo);
   return run_bench(o);

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include "benchmarks/cli_parse.hpp"
 
 using namespace troupe::compiler;
 
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
   app.add_option("--names", names, "models to run")->delimiter(',');
   app.add_option("--threads", threads, "threads for both");
   app.add_option("--runs", runs, "timed runs per block (the best counts)");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   set_compiler_threads(threads);
   at::set_num_threads(threads);
 

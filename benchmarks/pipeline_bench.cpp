@@ -39,6 +39,7 @@
 #include "messages/errors.hpp"
 #include "runtime/node.hpp"
 #include "runtime/state_store.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 namespace {
 
@@ -464,11 +465,6 @@ int main(int argc, char** argv) {
   app.add_option("--cache-mb", o.cache_mb, "prediction cache; 0: none")->capture_default_str();
   app.add_option("--scheduler-threads", o.scheduler_threads, "CAF workers; 0: one per core")
     ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    auto rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
+  TROUPE_BENCH_PARSE(app, argc, argv);
   return run(o);
 }

@@ -28,6 +28,7 @@
 
 #include "actors/serving/query_json.hpp"
 #include "benchmarks/interleaved_timing.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 namespace {
 
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--seconds", o.seconds, "minimum seconds per round and decoder")
     ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   if (o.rows == 0 || o.length == 0) {
     std::cerr << "query_json_bench: --rows and --length must be positive\n";
     return 2;

@@ -40,6 +40,7 @@
 #include "messages/errors.hpp"
 
 #include "benchmarks/http_load.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 namespace {
 
@@ -210,12 +211,7 @@ int main(int argc, char** argv) {
   echo_cmd->add_option("--server-threads", server_threads, "the server's I/O threads")
     ->capture_default_str();
   echo_cmd->add_option("--rate", echo.rate, "open loop at this rate instead (queries/s)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    auto rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
+  TROUPE_BENCH_PARSE(app, argc, argv);
   caf::expected<json> result{json{}};
   if (raw_cmd->parsed()) {
     if (raw.backend != "noop" && raw.path.empty()) {

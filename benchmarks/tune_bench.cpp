@@ -31,6 +31,7 @@
 #include "compiler/tuning/measure_protocol.hpp"
 #include "runtime/child_process.hpp"
 #include "runtime/node.hpp"
+#include "benchmarks/cli_parse.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   int remeasure_rounds = 5;
   app.add_option("--remeasure-rounds", remeasure_rounds,
                  "interleaved rounds re-measuring each seed's guided best with random's best");
-  CLI11_PARSE(app, argc, argv);
+  TROUPE_BENCH_PARSE(app, argc, argv);
   if (random_trials == 0)
     random_trials = trials;
   if (random_seeds <= 0 || random_seeds > seeds)

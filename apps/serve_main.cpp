@@ -18,6 +18,7 @@
 #include "runtime/logging.hpp"
 #include "runtime/node.hpp"
 #include "runtime/state_store.hpp"
+#include "runtime/blas_kernels.hpp"
 
 namespace troupe {
 
@@ -119,6 +120,8 @@ int run_serve_start(const serve_start_options& o) {
 } // namespace troupe
 
 int main(int argc, char** argv) {
+  // Before anything loads work onto OpenBLAS (see runtime/blas_kernels.hpp).
+  troupe::reexec_with_better_openblas_kernels(argv);
   CLI::App app{"troupe-serve: the serving frontend (run it as `troupe serve start`)",
                "troupe-serve"};
   troupe::serve_start_options options;

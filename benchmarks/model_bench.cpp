@@ -20,6 +20,7 @@
 #include <fstream>
 #include <random>
 #include "benchmarks/cli_parse.hpp"
+#include "runtime/blas_kernels.hpp"
 
 using namespace troupe::compiler;
 
@@ -98,6 +99,9 @@ dense_times dense_epilogue(int64_t batch, int64_t k, int64_t n, int runs) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // libtorch, the baseline, on the BLAS kernels the CPU supports
+  // (runtime/blas_kernels.hpp): a fair baseline.
+  troupe::reexec_with_better_openblas_kernels(argv);
   CLI::App app{"Whole models: Troupe's compiler against libtorch"};
   std::string dir = "/tmp/troupe-compiler-models";
   std::vector<std::string> names{"resnet18", "mlp"};

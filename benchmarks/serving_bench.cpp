@@ -41,6 +41,7 @@
 
 #include "benchmarks/http_load.hpp"
 #include "benchmarks/cli_parse.hpp"
+#include "runtime/blas_kernels.hpp"
 
 namespace {
 
@@ -182,6 +183,9 @@ void add_load_options(CLI::App* cmd, load_options& o, bool with_rate) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // The raw baselines run the same BLAS kernels as `troupe serve`
+  // (runtime/blas_kernels.hpp).
+  troupe::reexec_with_better_openblas_kernels(argv);
   CLI::App app{"Serving load generator and baselines; one JSON object on the last line",
                "serving_bench"};
   app.require_subcommand(1);

@@ -1,0 +1,80 @@
+#include "runtime/blas_kernels.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <string_view>
+
+namespace troupe {
+
+namespace {
+
+/// 0: SSE-era kernels (OpenBLAS's fallback), 1: AVX2 + FMA, 2: AVX-512.
+int cpu_tier() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+      && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    return 2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return 1;
+#endif
+  return 0;
+}
+
+/// Whether OpenBLAS's core name stands for kernels using AVX2 or more.
+/// Anything else (Prescott, Core2, Nehalem, Sandybridge, "Unknown", ...) is
+/// a fallback on a CPU that has AVX2; a modern core is left alone (Zen on an
+/// AVX-512 Zen 4 is OpenBLAS's deliberate choice, not a fallback).
+bool is_modern_core(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  constexpr std::array<std::string_view, 7> modern{
+    "haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator", "cortex"};
+  return std::any_of(modern.begin(), modern.end(),
+                     [&](std::string_view m) { return name.rfind(m, 0) == 0; });
+}
+
+} // namespace
+
+std::string better_openblas_coretype(std::string* loaded_core) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr)
+    return "";
+  // Looked up, not linked: a program without OpenBLAS has nothing to fix.
+  using corename_fn = char* (*)();
+  auto corename = reinterpret_cast<corename_fn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (corename == nullptr)
+    return "";
+  const char* name = corename();
+  if (name == nullptr)
+    return "";
+  if (loaded_core != nullptr)
+    *loaded_core = name;
+  if (is_modern_core(name))
+    return "";
+  switch (cpu_tier()) {
+    case 2:
+      return "SkylakeX";
+    case 1:
+      return "Haswell";
+    default:
+      return "";
+  }
+}
+
+void reexec_with_better_openblas_kernels(char** argv) {
+  auto core = better_openblas_coretype();
+  if (core.empty())
+    return;
+  setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  // The exec failed (no /proc?): run on with OpenBLAS's own choice, and keep
+  // the variable out of the children's environment so they decide alike.
+  unsetenv("OPENBLAS_CORETYPE");
+}
+
+} // namespace troupe

@@ -1,0 +1,94 @@
+#define BOOST_TEST_MODULE blas_kernels
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "runtime/blas_kernels.hpp"
+#include "runtime/child_process.hpp"
+#include "tests/support/test_support.hpp"
+
+// Linked (see tests/CMakeLists.txt) so that OpenBLAS is loaded here as it
+// is in `troupe`; the reference keeps the linker from dropping it.
+extern "C" int openblas_get_num_threads();
+
+using namespace troupe;
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool has_avx2() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/// The OPENBLAS_CORETYPE in the environment of a started `troupe serve`
+/// ("" when it has none); `env` is added to the environment it starts with.
+std::string core_type_troupe_serve_runs_with(const std::vector<std::string>& env) {
+  test::temp_dir dir;
+  auto ready = dir.file("ready.json");
+  auto p = child_process::spawn({TROUPE_BINARY, "serve", "start", "--port", "0", "--admin-port",
+                                 "0", "--store", dir.file("store"), "--ready-file", ready},
+                                dir.file("serve.log"), env);
+  BOOST_TEST_REQUIRE(static_cast<bool>(p), test::why(p));
+  // `troupe serve start` becomes troupe-serve, which may re-exec itself:
+  // the pid stays, and the ready file says the process serves.
+  auto waited = test::wait_until(
+    [&] {
+      std::ifstream in{ready};
+      std::string text{std::istreambuf_iterator<char>{in}, {}};
+      return text.find("\"admin_port\"") != std::string::npos;
+    },
+    std::chrono::seconds{20});
+  BOOST_TEST_REQUIRE(waited >= 0, "troupe serve wrote no ready file");
+  std::ifstream in{"/proc/" + std::to_string(p->pid()) + "/environ", std::ios::binary};
+  std::string all{std::istreambuf_iterator<char>{in}, {}};
+  p->stop();
+  std::string found;
+  for (size_t at = 0; at < all.size();) {
+    auto end = all.find('\0', at);
+    auto entry = all.substr(at, end - at);
+    if (entry.rfind("OPENBLAS_CORETYPE=", 0) == 0)
+      found = entry.substr(18);
+    at = end == std::string::npos ? all.size() : end + 1;
+  }
+  return found;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_core_type_the_user_set_is_left_alone) {
+  BOOST_TEST_REQUIRE(openblas_get_num_threads() >= 1);
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  BOOST_TEST(better_openblas_coretype() == "");
+  unsetenv("OPENBLAS_CORETYPE");
+  BOOST_TEST(core_type_troupe_serve_runs_with({"OPENBLAS_CORETYPE=Haswell"}) == "Haswell");
+}
+
+BOOST_AUTO_TEST_CASE(openblas_fallback_kernels_are_replaced_by_what_the_cpu_supports) {
+  unsetenv("OPENBLAS_CORETYPE");
+  std::string loaded;
+  auto better = better_openblas_coretype(&loaded);
+  BOOST_TEST_MESSAGE("OpenBLAS chose '" << loaded << "'; better: '" << better << "'");
+  BOOST_TEST_REQUIRE(!loaded.empty(), "OpenBLAS is loaded in this test, so it has a core name");
+  // The case seen on this project's VMs: an AVX-512 Xeon that OpenBLAS
+  // 0.3.21 does not know, given SSE3 kernels.
+  if (lower(loaded) == "prescott" && has_avx2())
+    BOOST_TEST(!better.empty());
+  if (better == "SkylakeX")
+    BOOST_TEST(__builtin_cpu_supports("avx512f"));
+  else if (better == "Haswell")
+    BOOST_TEST(has_avx2());
+  else
+    BOOST_TEST(better == "");
+  // The serving frontend (whose TorchScript models call OpenBLAS) runs with
+  // the same choice.
+  BOOST_TEST(core_type_troupe_serve_runs_with({}) == better);
+}

@@ -176,6 +176,19 @@ row() {
 # good_rows JSON: rows/s answered by a model (default answers left out).
 good_rows() { jq '.rows_per_s * (1 - .default_fraction)' <<< "$1"; }
 
+# best_good LABEL URL ROWS LENGTH: closed loops of ROWS-row requests at 1, 2
+# and 4 connections; sets q (the best goodput, rows/s) and r (its JSON).
+best_good() {
+  local c out g
+  q=0
+  for c in 1 2 4; do
+    out=$(run_bench "$1-c$c" closed --url "$2" --connections "$c" --rows-per-request "$3" \
+      --input-length "$4" "${load[@]}")
+    g=$(good_rows "$out")
+    if awk -v a="$g" -v b="$q" 'BEGIN{ exit !(a > b) }'; then q=$g; r=$out; fi
+  done
+}
+
 fmt() { awk -v x="$1" 'BEGIN{ printf "%.0f", x }'; }
 
 # raw_now BATCH: the XGBoost model's raw rows/s at BATCH, measured now (2 s).
@@ -269,10 +282,12 @@ for s in $scenarios; do
       [[ -n $xgb_qps ]] && row "(b)/(c) adaptive batching" "speed-up" "$(fmt "$xgb_qps")" "$q" ">= 10x"
       # The same 512-row requests as (b''), batched one row at a time: what
       # batching buys when the frontend's per-request cost is not the limit.
-      bracketed 1 "c-xgb-input_batch512" closed --url "$(url xgb)" --connections 4 \
-        --rows-per-request 512 --input-length 28 "${load[@]}"
-      q=$(good_rows "$r")
-      row "(c'') max batch 1, 512 rows per request" "rows/s" "$(fmt "$q")" "$base" "-"
+      # One row at a time, 4 connections of 512 rows queue 2048 rows (~25 ms
+      # of model time) against a 20 ms SLO: nearly every row would expire.
+      # The best goodput over 1, 2 and 4 connections is batch 1's capacity.
+      best_good "c-xgb-input_batch512" "$(url xgb)" 512 28
+      base=$(raw_now 1)
+      row "(c'') max batch 1, 512 rows per request" "rows/s (best of 1/2/4 conns)" "$(fmt "$q")" "$base" "-"
       [[ -n $xgb_rows_512 ]] && row "(b'')/(c'') adaptive batching" "speed-up" "$(fmt "$xgb_rows_512")" "$q" ">= 10x"
     fi
     stop_frontend
@@ -389,10 +404,8 @@ for s in $scenarios; do
       --rows-per-request 64 --input-length 784 "${load[@]}")
     mlp_rows_64=$(good_rows "$r")
     row "(g'') MLP, 64 rows per request" "rows/s; p99 us" "$(fmt "$mlp_rows_64"); $(jq .p99_us <<< "$r")" "$raw_mlp_128" "vs raw batch 128"
-    r=$(run_bench g-mlp1-input_batch64 closed --url "$(url mlp1)" --connections 4 \
-      --rows-per-request 64 --input-length 784 "${load[@]}")
-    q=$(good_rows "$r")
-    row "(g-c'') MLP max batch 1, 64 rows per request" "rows/s; p99 us" "$(fmt "$q"); $(jq .p99_us <<< "$r")" "$raw_mlp_1" "vs raw batch 1"
+    best_good "g-mlp1-input_batch64" "$(url mlp1)" 64 784
+    row "(g-c'') MLP max batch 1, 64 rows per request" "rows/s (best of 1/2/4 conns); p99 us" "$(fmt "$q"); $(jq .p99_us <<< "$r")" "$raw_mlp_1" "vs raw batch 1"
     row "(g'')/(g-c'') adaptive batching, MLP" "speed-up" "$(fmt "$mlp_rows_64")" "$q" ">= 10x"
     stop_frontend
     ;;

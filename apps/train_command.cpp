@@ -28,6 +28,7 @@
 #include "runtime/collectives/make_process_group.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/node.hpp"
+#include "runtime/blas_kernels.hpp"
 
 namespace troupe {
 
@@ -215,6 +216,15 @@ int run_train(const train_options& options) {
   auto run_id = options.run_id.empty() ? default_run_id() : options.run_id;
   auto argv = options.program;
   argv.front() = *program;
+  // Ranks that train through libtorch run its GEMMs on OpenBLAS: on a CPU
+  // OpenBLAS does not recognise they would run its SSE3 fallback, 2.6x
+  // slower on the DDP benchmark's MLP (runtime/blas_kernels.hpp).
+  std::string loaded_core;
+  auto better_core = probe_openblas_coretype(&loaded_core);
+  if (!better_core.empty())
+    std::cerr << "troupe train: OpenBLAS does not recognise this CPU (it chose " << loaded_core
+              << "); ranks run with OPENBLAS_CORETYPE=" << better_core
+              << " (set OPENBLAS_CORETYPE to choose)\n";
   std::vector<child_process> ranks;
   for (int rank = 0; rank < options.nproc; ++rank) {
     std::vector<std::string> env{
@@ -227,6 +237,8 @@ int run_train(const train_options& options) {
       "TROUPE_COLLECTIVE_TIMEOUT_MS=" + std::to_string(options.timeout_ms),
       std::string{"TROUPE_DEBUG_COLLECTIVES="} + (options.debug ? "1" : "0"),
     };
+    if (!better_core.empty())
+      env.push_back("OPENBLAS_CORETYPE=" + better_core);
     auto process = child_process::spawn(argv, {}, env);
     if (!process) {
       // The ranks already started die with their handles (SIGKILL, reaped).

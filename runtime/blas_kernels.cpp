@@ -41,14 +41,12 @@ bool is_modern_core(std::string name) {
 
 } // namespace
 
-std::string better_openblas_coretype(std::string* loaded_core) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr)
-    return "";
-  // Looked up, not linked: a program without OpenBLAS has nothing to fix.
-  using corename_fn = char* (*)();
-  auto corename = reinterpret_cast<corename_fn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  if (corename == nullptr)
-    return "";
+namespace {
+
+using corename_fn = char* (*)();
+
+/// The better core for a process whose OpenBLAS answers `corename`.
+std::string better_than(corename_fn corename, std::string* loaded_core) {
   const char* name = corename();
   if (name == nullptr)
     return "";
@@ -64,6 +62,42 @@ std::string better_openblas_coretype(std::string* loaded_core) {
     default:
       return "";
   }
+}
+
+} // namespace
+
+std::string better_openblas_coretype(std::string* loaded_core) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr)
+    return "";
+  // Looked up, not linked: a program without OpenBLAS has nothing to fix.
+  auto corename = reinterpret_cast<corename_fn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (corename == nullptr)
+    return "";
+  return better_than(corename, loaded_core);
+}
+
+std::string probe_openblas_coretype(std::string* loaded_core) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr)
+    return "";
+  if (auto loaded = dlsym(RTLD_DEFAULT, "openblas_get_corename"); loaded != nullptr)
+    return better_than(reinterpret_cast<corename_fn>(loaded), loaded_core);
+  // Loaded for the question only, with one thread so that it starts no
+  // worker threads, and closed again.
+  // The variable is taken back at once: the programs started later
+  // (training ranks) must not inherit it.
+  bool had_threads = std::getenv("OPENBLAS_NUM_THREADS") != nullptr;
+  if (!had_threads)
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+  void* library = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (!had_threads)
+    unsetenv("OPENBLAS_NUM_THREADS");
+  if (library == nullptr)
+    return "";
+  std::string result;
+  if (auto corename = dlsym(library, "openblas_get_corename"); corename != nullptr)
+    result = better_than(reinterpret_cast<corename_fn>(corename), loaded_core);
+  dlclose(library);
+  return result;
 }
 
 void reexec_with_better_openblas_kernels(char** argv) {

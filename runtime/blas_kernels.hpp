@@ -20,6 +20,11 @@ namespace troupe {
 /// or better. `loaded_core` is OpenBLAS's own choice ("Prescott").
 std::string better_openblas_coretype(std::string* loaded_core = nullptr);
 
+/// As better_openblas_coretype(), for a process that does not load OpenBLAS
+/// itself but starts programs that do (`troupe train`'s launcher): loads
+/// libopenblas.so.0 for the question when it is not loaded.
+std::string probe_openblas_coretype(std::string* loaded_core = nullptr);
+
 /// Re-executes this program (same pid, same arguments) with
 /// OPENBLAS_CORETYPE set when better_openblas_coretype() names a core; call
 /// it first thing in main(), before any thread starts. Returns only when

@@ -29,6 +29,21 @@ bool has_avx2() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+/// The OPENBLAS_CORETYPE a rank of `troupe train --nproc 1` gets ("" for
+/// none); `environment` prefixes the command line (env assignments).
+std::string core_type_a_rank_gets(const std::string& environment) {
+  auto r = test::run_command(environment + " timeout 60 " + test::troupe_binary()
+                             + " train --nproc 1 -- sh -c 'echo \"core=[$OPENBLAS_CORETYPE]"
+                               " threads=[$OPENBLAS_NUM_THREADS]\"' 2>&1");
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  // The launcher's probe must not leave its one-thread setting to the ranks.
+  BOOST_TEST(r.output.find("threads=[]") != std::string::npos, r.output);
+  auto at = r.output.find("core=[");
+  BOOST_TEST_REQUIRE(at != std::string::npos, r.output);
+  auto end = r.output.find(']', at);
+  return r.output.substr(at + 6, end - at - 6);
+}
+
 /// The OPENBLAS_CORETYPE in the environment of a started `troupe serve`
 /// ("" when it has none); `env` is added to the environment it starts with.
 std::string core_type_troupe_serve_runs_with(const std::vector<std::string>& env) {
@@ -70,6 +85,7 @@ BOOST_AUTO_TEST_CASE(a_core_type_the_user_set_is_left_alone) {
   BOOST_TEST(better_openblas_coretype() == "");
   unsetenv("OPENBLAS_CORETYPE");
   BOOST_TEST(core_type_troupe_serve_runs_with({"OPENBLAS_CORETYPE=Haswell"}) == "Haswell");
+  BOOST_TEST(core_type_a_rank_gets("env OPENBLAS_CORETYPE=Haswell") == "Haswell");
 }
 
 BOOST_AUTO_TEST_CASE(openblas_fallback_kernels_are_replaced_by_what_the_cpu_supports) {
@@ -91,4 +107,7 @@ BOOST_AUTO_TEST_CASE(openblas_fallback_kernels_are_replaced_by_what_the_cpu_supp
   // The serving frontend (whose TorchScript models call OpenBLAS) runs with
   // the same choice.
   BOOST_TEST(core_type_troupe_serve_runs_with({}) == better);
+  // So do the ranks `troupe train` starts (the launcher itself does not
+  // load OpenBLAS: it asks a copy loaded for the question).
+  BOOST_TEST(core_type_a_rank_gets("env -u OPENBLAS_CORETYPE -u OPENBLAS_NUM_THREADS") == better);
 }

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/serving/earliest_timer.hpp"
+#include "actors/serving/lateness_envelope.hpp"
 #include "actors/serving/selection_policy.hpp"
 #include "messages/errors.hpp"
 
@@ -96,6 +97,8 @@ struct app_state {
   std::shared_ptr<std::atomic<uint64_t>> query_ids;
   uint64_t next_gathering = 1;
   std::chrono::microseconds answer_margin{0};
+  /// How late the deadline timer has fired lately; deadlines move earlier by it.
+  lateness_envelope timer_lateness;
   /// Rows waiting for the send_rows message, by model and replica: every
   /// query that was already in the mailbox when the first of them came
   /// travels to a replica in one group, instead of one message each way per
@@ -140,6 +143,9 @@ void on_deadline_timer(app_pointer self, uint64_t token) {
   auto& st = self->state;
   st.timer.fired(token);
   auto now = clock_type::now();
+  if (!st.deadlines.empty() && st.deadlines.begin()->first <= now)
+    st.timer_lateness.observe(
+      std::chrono::duration_cast<std::chrono::microseconds>(now - st.deadlines.begin()->first));
   std::vector<uint64_t> due;
   for (auto i = st.deadlines.begin(); i != st.deadlines.end() && i->first <= now; ++i)
     due.push_back(i->second);
@@ -438,7 +444,8 @@ void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> cho
                   std::vector<uint64_t> ids, std::function<void(size_t, prediction)> deliver) {
   auto& st = self->state;
   auto started = clock_type::now();
-  auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin;
+  auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin
+                  - st.timer_lateness.value();
   gather(self, std::move(inputs), std::move(chosen), deadline,
          [self, started, ids = std::move(ids), deliver = std::move(deliver)](gathering& g) {
            auto& st = self->state;
@@ -584,6 +591,8 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
                                    : std::make_shared<std::atomic<uint64_t>>(0);
   // Room to send the answer after the deadline; a tenth of the SLO, at most 1 ms.
   st.answer_margin = std::chrono::microseconds{std::min<int64_t>(1000, st.spec.slo_us / 10)};
+  // Timers firing late take at most a further tenth of the SLO.
+  st.timer_lateness = lateness_envelope{std::chrono::microseconds{st.spec.slo_us / 10}};
   return {
     [self](predict_atom, query_input& input) -> caf::result<prediction> {
       auto rp = self->make_response_promise<prediction>();

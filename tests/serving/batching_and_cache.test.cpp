@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "actors/serving/aimd_batch_sizer.hpp"
+#include "actors/serving/lateness_envelope.hpp"
 #include "actors/serving/flat_index.hpp"
 #include "actors/serving/prediction_cache.hpp"
 #include "messages/serving_types.hpp"
@@ -232,6 +233,41 @@ BOOST_AUTO_TEST_CASE(cached_outputs_survive_heavy_eviction_under_the_right_keys)
   BOOST_CHECK_LT(found, 20'000u);
   BOOST_CHECK(!cache.get("c:1", 5 * 0x9e3779b97f4a7c15ULL));  // another model, same input
   BOOST_CHECK_EQUAL(cache.stats().entries, found);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(deadline_lateness)
+
+using us = std::chrono::microseconds;
+
+BOOST_AUTO_TEST_CASE(a_later_firing_raises_the_estimate_at_once) {
+  lateness_envelope e{us{2000}};
+  BOOST_TEST(e.value().count() == 0);
+  e.observe(us{300});
+  BOOST_TEST(e.value().count() == 300);
+  e.observe(us{1200});
+  BOOST_TEST(e.value().count() == 1200);
+}
+
+BOOST_AUTO_TEST_CASE(earlier_firings_lower_it_slowly) {
+  lateness_envelope e{us{2000}};
+  e.observe(us{1280});
+  e.observe(us{0});
+  BOOST_TEST(e.value().count() == 1260);  // a sixty-fourth of the difference
+  for (int i = 0; i < 400; ++i)
+    e.observe(us{100});
+  BOOST_TEST(e.value().count() >= 100);
+  BOOST_TEST(e.value().count() < 110);
+}
+
+BOOST_AUTO_TEST_CASE(the_estimate_stays_within_its_cap) {
+  lateness_envelope e{us{2000}};
+  e.observe(us{50'000'000});  // a process stopped for 50 s
+  BOOST_TEST(e.value().count() == 2000);
+  e.observe(us{-5});  // a clock that went "back"
+  BOOST_TEST(e.value().count() <= 2000);
+  BOOST_TEST(e.value().count() >= 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,7 @@
 // reply that cannot come. It never crosses a node: it holds a callback.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -26,7 +27,13 @@ class prediction_sink {
 public:
   using callback = std::function<void(caf::expected<predictions>)>;
 
-  explicit prediction_sink(callback f) : f_(std::move(f)) {}
+  using clock_type = std::chrono::steady_clock;
+
+  /// `arrived`: when the caller got the query (the HTTP frontend: before it
+  /// parsed the body). The app's SLO counts from then, so that time spent
+  /// before the app saw the query is not given to the models again.
+  explicit prediction_sink(callback f, clock_type::time_point arrived = clock_type::now())
+    : f_(std::move(f)), arrived_(arrived) {}
   ~prediction_sink();
   prediction_sink(const prediction_sink&) = delete;
   prediction_sink& operator=(const prediction_sink&) = delete;
@@ -34,12 +41,15 @@ public:
   /// The answers, one per input row, in order. Later calls do nothing.
   void deliver(predictions ps);
 
+  clock_type::time_point arrived() const { return arrived_; }
+
 private:
   /// The callback, once; empty afterwards.
   callback take();
 
   std::mutex mtx_;
   callback f_;
+  clock_type::time_point arrived_;
 };
 
 using prediction_sink_ptr = std::shared_ptr<prediction_sink>;

@@ -441,9 +441,9 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
 /// Answers `inputs` (query ids `ids`), all with the models `chosen`,
 /// through `deliver(row, p)`.
 void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> chosen,
-                  std::vector<uint64_t> ids, std::function<void(size_t, prediction)> deliver) {
+                  std::vector<uint64_t> ids, std::function<void(size_t, prediction)> deliver,
+                  clock_type::time_point started) {
   auto& st = self->state;
-  auto started = clock_type::now();
   auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin
                   - st.timer_lateness.value();
   gather(self, std::move(inputs), std::move(chosen), deadline,
@@ -492,7 +492,7 @@ void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> cho
 /// order). The policy chooses per row, as for single queries; rows with the
 /// same choice travel together, one request per model.
 void predict_many(app_pointer self, query_inputs inputs,
-                  std::function<void(predictions)> done) {
+                  std::function<void(predictions)> done, clock_type::time_point arrived) {
   auto& st = self->state;
   if (inputs.empty()) {
     done(predictions{});
@@ -505,7 +505,8 @@ void predict_many(app_pointer self, query_inputs inputs,
                    predictions ps;
                    ps.push_back(std::move(p));
                    done(std::move(ps));
-                 });
+                 },
+                 arrived);
     return;
   }
   struct batch {
@@ -539,7 +540,8 @@ void predict_many(app_pointer self, query_inputs inputs,
                    b->results[rows[k]] = std::move(p);
                    if (--b->remaining == 0)
                      b->done(std::move(b->results));
-                 });
+                 },
+                 arrived);
   }
 }
 
@@ -600,20 +602,23 @@ app_actor::behavior_type app_impl(app_pointer self, app_options options,
       query_inputs one;
       one.push_back(std::move(input));
       predict_rows(self, std::move(one), st.policy->choose(st.rng), {st.query_ids->fetch_add(1) + 1},
-                   [rp](size_t, prediction p) mutable { rp.deliver(std::move(p)); });
+                   [rp](size_t, prediction p) mutable { rp.deliver(std::move(p)); },
+                   clock_type::now());
       return rp;
     },
     [self](predict_atom, query_inputs& inputs) -> caf::result<predictions> {
       auto rp = self->make_response_promise<predictions>();
       predict_many(self, std::move(inputs),
-                   [rp](predictions ps) mutable { rp.deliver(std::move(ps)); });
+                   [rp](predictions ps) mutable { rp.deliver(std::move(ps)); },
+                   clock_type::now());
       return rp;
     },
     [self](predict_atom, query_inputs& inputs, prediction_sink_ptr& sink) {
       if (!sink)
         return;
+      auto arrived = sink->arrived();
       predict_many(self, std::move(inputs),
-                   [sink](predictions ps) { sink->deliver(std::move(ps)); });
+                   [sink](predictions ps) { sink->deliver(std::move(ps)); }, arrived);
     },
     [self](feedback_atom, feedback& fb) -> caf::result<bool> {
       auto& st = self->state;

@@ -316,6 +316,8 @@ struct serving_frontend::impl {
                      caf::actor_cast<caf::actor>(route->actor), std::move(*fb), timeout_ms);
       return;
     }
+    // The SLO counts from here: parsing a large body is part of the query's time.
+    auto arrived = std::chrono::steady_clock::now();
     auto parsed = parse_predict_request(req.body, route->spec.input, route->spec.input_length);
     if (!parsed)
       return respond(error_response(parsed.error()));
@@ -369,7 +371,8 @@ struct serving_frontend::impl {
           respond(json_response(500, render_error("the app answered "
                                                   + std::to_string(ps->size())
                                                   + " predictions for one query")));
-      });
+      },
+      arrived);
     caf::anon_send(route->actor, predict_atom::value, std::move(parsed->inputs), std::move(sink));
   }
 

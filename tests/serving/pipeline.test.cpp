@@ -192,6 +192,31 @@ BOOST_AUTO_TEST_CASE(a_model_too_slow_for_the_slo_gives_the_default_output_by_th
   BOOST_CHECK_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 100);  // not the model's 300 ms
 }
 
+BOOST_AUTO_TEST_CASE(the_slo_counts_from_when_the_caller_got_the_query) {
+  // The HTTP frontend stamps the sink before it parses the body: a query
+  // that spent 190 ms of its 200 ms before the app has 10 ms left, not 200.
+  auto model = std::make_shared<sum_model>();
+  model->per_batch = 300ms;
+  auto app = app_with(spec_of("late", "single", 200'000, {"slow"}),
+                      {{"slow:1", {batcher_for(model, "slow:1")}}});
+  awaited_answer late;
+  auto started = std::chrono::steady_clock::now();
+  auto sink = std::make_shared<prediction_sink>(
+    [&late](caf::expected<predictions> ps) {
+      std::lock_guard<std::mutex> guard{late.mtx};
+      late.calls.push_back(std::move(ps));
+      late.cv.notify_all();
+    },
+    started - 190ms);
+  caf::anon_send(app, predict_atom::value, query_inputs{numbers({1})}, std::move(sink));
+  auto ps = late.wait();
+  auto took = std::chrono::steady_clock::now() - started;
+  BOOST_REQUIRE_MESSAGE(ps, test::why(ps));
+  BOOST_REQUIRE_EQUAL(ps->size(), 1u);
+  BOOST_CHECK(ps->front().is_default);
+  BOOST_CHECK_LT(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 100);
+}
+
 BOOST_AUTO_TEST_CASE(an_ensemble_answers_without_a_straggler_at_the_deadline) {
   auto fast1 = std::make_shared<sum_model>();
   auto fast2 = std::make_shared<sum_model>();

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "apps/command.hpp"
-#include "runtime/blas_kernels.hpp"
 
 namespace {
 
@@ -27,8 +26,6 @@ std::string command_path(CLI::App* app) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Before anything loads work onto OpenBLAS (see runtime/blas_kernels.hpp).
-  troupe::reexec_with_better_openblas_kernels(argv);
   CLI::App app{"Troupe: ML serving, distributed training and a tensor compiler, as actors",
                "troupe"};
   app.require_subcommand(1);

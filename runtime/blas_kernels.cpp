@@ -33,15 +33,11 @@ int cpu_tier() {
 bool is_modern_core(std::string name) {
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  constexpr std::array<std::string_view, 7> modern{
-    "haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator", "cortex"};
+  constexpr std::array<std::string_view, 6> modern{"haswell",    "zen",           "skylakex",
+                                                    "cooperlake", "sapphirerapids", "excavator"};
   return std::any_of(modern.begin(), modern.end(),
                      [&](std::string_view m) { return name.rfind(m, 0) == 0; });
 }
-
-} // namespace
-
-namespace {
 
 using corename_fn = char* (*)();
 

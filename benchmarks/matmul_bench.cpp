@@ -22,6 +22,7 @@
 
 #include <unistd.h>
 #include "benchmarks/cli_parse.hpp"
+#include "runtime/blas_kernels.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -55,14 +56,9 @@ int main(int argc, char** argv) {
   TROUPE_BENCH_PARSE(app, argc, argv);
   config.columns_outer = !rows_outer;
 
-  // OpenBLAS picks its kernels from the CPU id at load time and does not
-  // recognise this machine's (virtualized) AVX-512 CPU: it falls back to
-  // SSE3 "Prescott" kernels at a fifth of its real speed. A fair baseline
-  // forces its AVX-512 kernels, before the library loads: re-exec.
-  if (!std::getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-    execv("/proc/self/exe", argv);
-  }
+  // A fair baseline: OpenBLAS on the kernels the CPU supports, also where it
+  // does not recognise the CPU (runtime/blas_kernels.hpp).
+  troupe::reexec_with_better_openblas_kernels(argv);
   fmt::print("OpenBLAS core type: {}\n", std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "auto");
 
   set_compiler_threads(threads);

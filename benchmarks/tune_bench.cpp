@@ -26,6 +26,7 @@
 #include "actors/tuning/measurer_actor.hpp"
 #include "actors/tuning/tuner.hpp"
 #include "benchmarks/tuning_stats.hpp"
+#include "runtime/blas_kernels.hpp"
 #include "compiler/codegen/jit.hpp"
 #include "compiler/codegen/thread_pool.hpp"
 #include "compiler/tuning/measure_protocol.hpp"
@@ -78,10 +79,7 @@ int main(int argc, char** argv) {
     random_trials = trials;
   if (random_seeds <= 0 || random_seeds > seeds)
     random_seeds = seeds;
-  if (!std::getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);  // see matmul_bench
-    execv("/proc/self/exe", argv);
-  }
+  troupe::reexec_with_better_openblas_kernels(argv);  // see matmul_bench
   node_config defaults;
   auto cfg = make_actor_system_config(defaults);
   caf::actor_system sys{*cfg};

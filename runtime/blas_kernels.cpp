@@ -75,12 +75,11 @@ std::string better_openblas_coretype(std::string* loaded_core) {
 std::string probe_openblas_coretype(std::string* loaded_core) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr)
     return "";
-  if (auto loaded = dlsym(RTLD_DEFAULT, "openblas_get_corename"); loaded != nullptr)
-    return better_than(reinterpret_cast<corename_fn>(loaded), loaded_core);
+  if (dlsym(RTLD_DEFAULT, "openblas_get_corename") != nullptr)
+    return better_openblas_coretype(loaded_core);
   // Loaded for the question only, with one thread so that it starts no
-  // worker threads, and closed again.
-  // The variable is taken back at once: the programs started later
-  // (training ranks) must not inherit it.
+  // worker threads, and closed again. The variable is taken back at once:
+  // the programs started later (training ranks) must not inherit it.
   bool had_threads = std::getenv("OPENBLAS_NUM_THREADS") != nullptr;
   if (!had_threads)
     setenv("OPENBLAS_NUM_THREADS", "1", 1);

@@ -442,15 +442,15 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
 /// through `deliver(row, p)`.
 void predict_rows(app_pointer self, query_inputs inputs, std::vector<size_t> chosen,
                   std::vector<uint64_t> ids, std::function<void(size_t, prediction)> deliver,
-                  clock_type::time_point started) {
+                  clock_type::time_point arrived) {
   auto& st = self->state;
-  auto deadline = started + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin
+  auto deadline = arrived + std::chrono::microseconds{st.spec.slo_us} - st.answer_margin
                   - st.timer_lateness.value();
   gather(self, std::move(inputs), std::move(chosen), deadline,
-         [self, started, ids = std::move(ids), deliver = std::move(deliver)](gathering& g) {
+         [self, arrived, ids = std::move(ids), deliver = std::move(deliver)](gathering& g) {
            auto& st = self->state;
            auto latency_us = static_cast<double>(
-             std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started)
+             std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - arrived)
                .count());
            count(st.metrics.queries, static_cast<double>(g.rows));
            observe_latency(st.metrics.latency_us, latency_us, g.rows);

@@ -327,7 +327,6 @@ struct serving_frontend::impl {
       // Cache fast path: a "single" app's cached answer is served on this
       // thread, without a message (Clipper's cache, in front of the
       // selection layer, for the policy whose choice is known up front).
-      auto started = std::chrono::steady_clock::now();
       auto& input = parsed->inputs.front();
       if (auto hit = route->cache->get(route->single_model, hash_input(input))) {
         prediction p;
@@ -342,7 +341,7 @@ struct serving_frontend::impl {
         if (m.latency_us)
           m.latency_us->Observe(static_cast<double>(
             std::chrono::duration_cast<std::chrono::microseconds>(
-              std::chrono::steady_clock::now() - started)
+              std::chrono::steady_clock::now() - arrived)
               .count()));
         return respond(json_response(200, render_prediction(p)));
       }

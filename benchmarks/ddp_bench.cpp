@@ -26,9 +26,10 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 struct bench_options {
-  std::string mode = "ddp";  // ddp, nosync, local, allreduce_only, allreduce, views_ab
+  std::string mode = "ddp";  // ddp, nosync, local, allreduce_only, allreduce, views_ab, overhead_ab
   double size_mib = 16;      // allreduce: message size
   double bucket_mb = 25;
+  double first_bucket_mb = 1;
   bool bucket_views = false;  // ddp_options::gradient_as_bucket_view
   std::string trace;          // ddp_options::trace_path (+ ".RANK.json")
   int iters = 100;
@@ -77,10 +78,15 @@ int main(int argc, char** argv) {
   bench_options o;
   CLI::App app{"One rank of the Troupe DDP benchmark (run it under troupe train)"};
   app.add_option("--mode", o.mode,
-                 "ddp, nosync, local, allreduce_only, allreduce (--size-mib), or views_ab "
-                 "(copies against gradient_as_bucket_view, iteration by iteration)");
+                 "ddp, nosync, local, allreduce_only, allreduce (--size-mib), views_ab "
+                 "(copies against gradient_as_bucket_view, iteration by iteration) or "
+                 "overhead_ab (DDP, no_sync and one allreduce of all gradients, round by round)")
+    ->check(CLI::IsMember({"ddp", "nosync", "local", "allreduce_only", "allreduce", "views_ab",
+                           "overhead_ab"}));
   app.add_option("--size-mib", o.size_mib, "message size of --mode allreduce");
   app.add_option("--bucket-mb", o.bucket_mb, "bucket cap in MiB");
+  app.add_option("--first-bucket-mb", o.first_bucket_mb, "cap of the first bucket in MiB")
+    ->capture_default_str();
   app.add_flag("--bucket-views", o.bucket_views, "gradients as views into the buckets");
   app.add_option("--trace", o.trace, "write a Chrome trace of each rank to TRACE.RANK.json");
   app.add_option("--iters", o.iters, "timed iterations")->capture_default_str();
@@ -149,6 +155,7 @@ int main(int argc, char** argv) {
     auto other = make_model(o);
     auto copies_options = ddp_options{};
     copies_options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
+    copies_options.first_bucket_bytes = static_cast<size_t>(o.first_bucket_mb * (1 << 20));
     auto views_options = copies_options;
     views_options.gradient_as_bucket_view = true;
     auto copies = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys,
@@ -190,6 +197,79 @@ int main(int argc, char** argv) {
                 << ",\"views_over_copies\":" << median(views_ms) / median(copies_ms)
                 << ",\"n\":" << copies_ms.size() << "}" << std::endl;
     return 0;
+  } else if (o.mode == "overhead_ab") {
+    // The communication overhead (DDP minus no_sync, over one allreduce of
+    // all gradients) from three kinds of step taken round by round in the same
+    // processes, in a rotating order: run minutes apart, the three drift on
+    // this shared VM by more than the overhead being measured.
+    ddp_options options;
+    options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
+    options.first_bucket_bytes = static_cast<size_t>(o.first_bucket_mb * (1 << 20));
+    options.gradient_as_bucket_view = o.bucket_views;
+    auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys, options);
+    if (!ddp) {
+      std::cerr << "ddp_bench: " << describe(ddp.error()) << "\n";
+      return 2;
+    }
+    auto& wrapped = **ddp;
+    torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
+    int64_t n = 0;
+    for (auto& p : model->parameters())
+      n += p.numel();
+    auto buffer = torch::randn({n});
+    auto timed = [](auto&& step) {
+      auto t0 = clock_type::now();
+      step();
+      return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+    };
+    auto ddp_step = [&] {
+      opt.zero_grad();
+      torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
+      opt.step();
+    };
+    auto nosync_step = [&] {
+      opt.zero_grad();
+      {
+        auto guard = wrapped.no_sync();
+        torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
+      }
+      opt.step();
+    };
+    auto allreduce_step = [&] {
+      group->allreduce(buffer.data_ptr(), static_cast<size_t>(n), dtype::float32,
+                       collectives::reduce_op::sum)->wait();
+    };
+    std::vector<double> ddp_ms, nosync_ms, allreduce_ms, round_overhead;
+    group->barrier()->wait();
+    for (int i = 0; i < o.warmup + o.iters; ++i) {
+      double t[3] = {0, 0, 0};
+      for (int k = 0; k < 3; ++k) {
+        switch ((i + k) % 3) {  // each kind goes first, second and third in turn
+          case 0: t[0] = timed(ddp_step); break;
+          case 1: t[1] = timed(nosync_step); break;
+          default: t[2] = timed(allreduce_step); break;
+        }
+      }
+      if (i < o.warmup)
+        continue;
+      ddp_ms.push_back(t[0]);
+      nosync_ms.push_back(t[1]);
+      allreduce_ms.push_back(t[2]);
+      round_overhead.push_back((t[0] - t[1]) / t[2]);
+    }
+    group->barrier()->wait();
+    if (rank == 0) {
+      auto d = median(ddp_ms), s = median(nosync_ms), a = median(allreduce_ms);
+      std::cout << "{\"impl\":\"troupe\",\"backend\":\"" << group->backend()
+                << "\",\"mode\":\"overhead_ab\",\"bucket_mb\":" << o.bucket_mb
+                << ",\"bucket_views\":" << (o.bucket_views ? "true" : "false")
+                << ",\"buckets\":" << wrapped.engine().layout().size()
+                << ",\"ddp_ms\":" << d << ",\"nosync_ms\":" << s << ",\"allreduce_ms\":" << a
+                << ",\"overhead\":" << (d - s) / a
+                << ",\"overhead_per_round\":" << median(round_overhead)
+                << ",\"n\":" << ddp_ms.size() << "}" << std::endl;
+    }
+    return 0;
   } else if (o.mode == "local") {
     torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
     times = time_loop(o, [&] {
@@ -200,6 +280,7 @@ int main(int argc, char** argv) {
   } else {
     ddp_options options;
     options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
+    options.first_bucket_bytes = static_cast<size_t>(o.first_bucket_mb * (1 << 20));
     options.gradient_as_bucket_view = o.bucket_views;
     if (!o.trace.empty())
       options.trace_path = o.trace + "." + std::to_string(rank) + ".json";

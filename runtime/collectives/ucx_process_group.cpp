@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 
 #include <gloo/types.h>
 
@@ -57,10 +58,13 @@ void divide_float16(void* data, size_t count, int size) {
 
 /// Ring allreduce: a reduce-scatter then an allgather, each N-1 steps in
 /// which every rank sends one of N chunks right and receives one from the
-/// left. Each rank moves 2(N-1)/N of the data, whatever N.
+/// left. Each rank moves 2(N-1)/N of the data, whatever N. `finish`, when
+/// given, runs on the chunk this rank holds complete after the reduce-scatter
+/// (the average's division), so that each rank divides 1/N of the data while
+/// it is in cache, and the allgather spreads the result.
 caf::error ring_allreduce(ucx_mesh& mesh, uint32_t seq, ucx_mesh::clock::time_point deadline,
                           const std::string& what, void* data, size_t count, size_t width,
-                          add_fn add_into) {
+                          add_fn add_into, const std::function<void(void*, size_t)>& finish) {
   int n = mesh.size();
   int r = mesh.rank();
   auto* bytes = static_cast<uint8_t*>(data);
@@ -85,6 +89,10 @@ caf::error ring_allreduce(ucx_mesh& mesh, uint32_t seq, ucx_mesh::clock::time_po
     if (err)
       return err;
     add_into(at(in), incoming.data(), length(in));
+  }
+  if (finish) {
+    int complete = (r + 1) % n;
+    finish(at(complete), length(complete));
   }
   for (int s = 0; s < n - 1; ++s, ++step) {
     int out = (r + 1 - s + n) % n;
@@ -175,17 +183,17 @@ work_ptr ucx_process_group::allreduce(void* data, size_t count, dtype type, redu
     add_fn add_into = type == dtype::float64   ? &add<double>
                       : type == dtype::float16 ? &add_float16
                                                : &add<float>;
-    if (auto err = ring_allreduce(mesh, seq, deadline, name, data, count, width, add_into))
-      return err;
-    if (op == reduce_op::average) {
-      if (type == dtype::float64)
-        divide<double>(data, count, size);
-      else if (type == dtype::float16)
-        divide_float16(data, count, size);
-      else
-        divide<float>(data, count, size);
-    }
-    return caf::error{};
+    std::function<void(void*, size_t)> finish;
+    if (op == reduce_op::average)
+      finish = [type, size](void* chunk, size_t n) {
+        if (type == dtype::float64)
+          divide<double>(chunk, n, size);
+        else if (type == dtype::float16)
+          divide_float16(chunk, n, size);
+        else
+          divide<float>(chunk, n, size);
+      };
+    return ring_allreduce(mesh, seq, deadline, name, data, count, width, add_into, finish);
   });
 }
 

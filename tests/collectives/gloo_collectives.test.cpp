@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -69,6 +71,38 @@ BOOST_AUTO_TEST_CASE(sum_into_adds_like_the_scalar_loop_also_in_place) {
     BOOST_TEST(out == expected, "length " << n);
     sum_into(a.data(), a.data(), b.data(), n);  // in place
     BOOST_TEST(a == expected, "length " << n << ", in place");
+  }
+}
+
+// A world of two averages in the reduction itself: the bits of the sum
+// divided by two afterwards, also in place, for odd values, values whose sum
+// overflows a float (inf / 2 = inf either way) and subnormal results.
+BOOST_AUTO_TEST_CASE(mean_of_two_into_gives_the_bits_of_sum_then_divide) {
+  using troupe::collectives::divide_in_place;
+  using troupe::collectives::elementwise_chunk;
+  using troupe::collectives::mean_of_two_into;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(-1e3f, 1e3f);
+  for (size_t n : {size_t{0}, size_t{1}, elementwise_chunk - 1, elementwise_chunk,
+                   elementwise_chunk + 1, 3 * elementwise_chunk + 5, size_t{1000}}) {
+    std::vector<float> a(n), b(n), expected(n), out(n);
+    for (size_t i = 0; i < n; ++i) {
+      a[i] = value(rng);
+      b[i] = value(rng);
+    }
+    if (n > 2) {
+      a[0] = b[0] = std::numeric_limits<float>::max();
+      a[1] = std::numeric_limits<float>::denorm_min();
+      b[1] = 2 * std::numeric_limits<float>::denorm_min();
+    }
+    for (size_t i = 0; i < n; ++i)
+      expected[i] = a[i] + b[i];
+    divide_in_place(expected.data(), n, 2.0f);
+    mean_of_two_into(out.data(), a.data(), b.data(), n);
+    BOOST_TEST(std::memcmp(out.data(), expected.data(), n * sizeof(float)) == 0, "length " << n);
+    mean_of_two_into(a.data(), a.data(), b.data(), n);  // in place
+    BOOST_TEST(std::memcmp(a.data(), expected.data(), n * sizeof(float)) == 0,
+               "length " << n << ", in place");
   }
 }
 

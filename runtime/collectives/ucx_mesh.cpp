@@ -36,9 +36,12 @@ constexpr std::chrono::milliseconds cancel_bound{2000};
 
 constexpr ucp_tag_t full_mask = ~ucp_tag_t{0};
 
-ucp_tag_t make_tag(uint32_t seq, uint32_t step, int sender) {
-  return (ucp_tag_t{seq & 0xFFFFFFu} << 40) | (ucp_tag_t{step & 0xFFFFFu} << 20)
-         | ucp_tag_t{static_cast<uint32_t>(sender) & 0xFFFFFu};
+// 16 bits of operation (operations run one at a time, so only a stray from
+// the one before must not match), 20 of step, 8 of part, 20 of sender.
+ucp_tag_t make_tag(uint32_t seq, uint32_t step, uint32_t part, int sender) {
+  static_assert(ucx_mesh::max_parts == 1u << 8 && ucx_mesh::max_size <= 1 << 20);
+  return (ucp_tag_t{seq & 0xFFFFu} << 48) | (ucp_tag_t{step & 0xFFFFFu} << 28)
+         | (ucp_tag_t{part & 0xFFu} << 20) | ucp_tag_t{static_cast<uint32_t>(sender) & 0xFFFFFu};
 }
 
 std::string status_text(ucs_status_t status) { return ucs_status_string(status); }
@@ -198,7 +201,8 @@ int ucx_mesh::failed_peer() const {
 
 caf::error ucx_mesh::exchange(const std::vector<ucx_transfer>& transfers, uint32_t seq,
                               uint32_t step, clock::time_point deadline,
-                              const std::string& what) {
+                              const std::string& what,
+                              const std::function<void(size_t)>& on_done) {
   std::vector<pending> posted;
   posted.reserve(transfers.size());
   auto fail = [&](errc code, const std::string& cause) {
@@ -209,19 +213,22 @@ caf::error ucx_mesh::exchange(const std::vector<ucx_transfer>& transfers, uint32
     return fail(errc::unavailable, "rank " + std::to_string(peer) + " is unreachable ("
                                      + status_text(status) + ")");
   };
-  for (auto& t : transfers) {
+  for (size_t i = 0; i < transfers.size(); ++i) {
+    auto& t = transfers[i];
     ucp_request_param_t param{};  // contiguous bytes, no callback: we poll
     ucs_status_ptr_t request;
     if (t.dir == ucx_transfer::send)
       request = ucp_tag_send_nbx(peers_[static_cast<size_t>(t.peer)].ep, t.data, t.bytes,
-                                 make_tag(seq, step, rank_), &param);
+                                 make_tag(seq, step, t.part, rank_), &param);
     else
-      request = ucp_tag_recv_nbx(worker_, t.data, t.bytes, make_tag(seq, step, t.peer),
+      request = ucp_tag_recv_nbx(worker_, t.data, t.bytes, make_tag(seq, step, t.part, t.peer),
                                  full_mask, &param);
     if (UCS_PTR_IS_ERR(request))
       return peer_failed(t.peer, UCS_PTR_STATUS(request));
     if (request != nullptr)
-      posted.push_back(pending{request, t.peer});
+      posted.push_back(pending{request, t.peer, i});
+    else if (on_done)
+      on_done(i);  // completed at once
   }
   for (;;) {
     while (ucp_worker_progress(worker_) != 0) {
@@ -235,9 +242,12 @@ caf::error ucx_mesh::exchange(const std::vector<ucx_transfer>& transfers, uint32
       }
       ucp_request_free(it->request);
       auto peer = it->peer;
+      auto index = it->index;
       it = posted.erase(it);
       if (status != UCS_OK)
         return peer_failed(peer, status);
+      if (on_done)
+        on_done(index);
     }
     if (posted.empty())
       return caf::none;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ struct ucx_transfer {
   int peer;      ///< the receiver of a send, the sender of a receive
   void* data;    ///< only read for a send
   size_t bytes;
+  /// Which piece of the step's message this is, when a step sends one
+  /// message in pieces (below max_parts): a receive matches the send of the
+  /// same step and part.
+  uint32_t part = 0;
 };
 
 class ucx_mesh {
@@ -44,6 +49,8 @@ public:
 
   /// The largest group whose ranks and steps fit the tag layout.
   static constexpr int max_size = 1 << 19;
+  /// Parts per message of one step that the tag layout can tell apart.
+  static constexpr uint32_t max_parts = 256;
 
   /// Creates a context and worker, publishes the worker's address under
   /// key "<rank>" of `store` and connects an endpoint to every other rank.
@@ -66,8 +73,11 @@ public:
   /// all of them. On failure (unavailable: a peer failed; timeout: the
   /// deadline passed) names `what` and the peer, cancels what is still
   /// posted so no buffer stays in use, and leaves the mesh failed.
+  /// `on_done`, when given, is called with a transfer's index as soon as it
+  /// completes (a received piece can be used while the rest still travels).
   caf::error exchange(const std::vector<ucx_transfer>& transfers, uint32_t seq, uint32_t step,
-                      clock::time_point deadline, const std::string& what);
+                      clock::time_point deadline, const std::string& what,
+                      const std::function<void(size_t)>& on_done = {});
 
 private:
   /// Per peer, so that UCX's error callback can say who failed.
@@ -79,6 +89,7 @@ private:
   struct pending {
     void* request;
     int peer;
+    size_t index;  ///< into the step's transfers
   };
 
   ucx_mesh(int rank, int size) : rank_(rank), size_(size), peers_(static_cast<size_t>(size)) {

@@ -1,5 +1,6 @@
 #include "runtime/collectives/ucx_process_group.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <functional>
@@ -56,6 +57,13 @@ void divide_float16(void* data, size_t count, int size) {
 
 // -- algorithms ---------------------------------------------------------------
 
+// A reduce-scatter step's message travels in pieces of about this size, so
+// that the rank adds each piece as it lands while the next ones are still on
+// the wire, instead of adding the whole chunk after the last byte. 2 MiB
+// took a 16 MiB allreduce of two ranks on loopback from 16.7-17.1 ms to
+// 15.1-15.8 ms here; 512 KiB pieces gained nothing measurable.
+constexpr size_t piece_bytes = size_t{2} << 20;
+
 /// Ring allreduce: a reduce-scatter then an allgather, each N-1 steps in
 /// which every rank sends one of N chunks right and receives one from the
 /// left. Each rank moves 2(N-1)/N of the data, whatever N. `finish`, when
@@ -73,6 +81,13 @@ caf::error ring_allreduce(ucx_mesh& mesh, uint32_t seq, ucx_mesh::clock::time_po
   };
   auto at = [&](int chunk) { return bytes + first(chunk) * width; };
   auto length = [&](int chunk) { return first(chunk + 1) - first(chunk); };
+  // A chunk's pieces depend only on its length, so sender and receiver
+  // (which see the same chunk) cut it alike.
+  auto pieces = [&](int chunk) {
+    auto wanted = (length(chunk) * width + piece_bytes - 1) / piece_bytes;
+    return static_cast<uint32_t>(std::clamp<size_t>(wanted, 1, ucx_mesh::max_parts));
+  };
+  auto piece_first = [&](int chunk, uint32_t k) { return length(chunk) * k / pieces(chunk); };
   int right = (r + 1) % n;
   int left = (r + n - 1) % n;
   std::vector<uint8_t> incoming((count / static_cast<size_t>(n) + 1) * width);
@@ -82,13 +97,28 @@ caf::error ring_allreduce(ucx_mesh& mesh, uint32_t seq, ucx_mesh::clock::time_po
   for (int s = 0; s < n - 1; ++s, ++step) {
     int out = (r - s + n) % n;
     int in = (r - s - 1 + 2 * n) % n;
-    auto err = mesh.exchange(send_recv{{ucx_transfer::send, right, at(out), length(out) * width},
-                                       {ucx_transfer::recv, left, incoming.data(),
-                                        length(in) * width}},
-                             seq, step, deadline, what);
+    send_recv transfers;
+    for (uint32_t k = 0; k < pieces(out); ++k) {
+      auto from = piece_first(out, k);
+      transfers.push_back({ucx_transfer::send, right, at(out) + from * width,
+                           (piece_first(out, k + 1) - from) * width, k});
+    }
+    auto first_receive = transfers.size();
+    for (uint32_t k = 0; k < pieces(in); ++k) {
+      auto from = piece_first(in, k);
+      transfers.push_back({ucx_transfer::recv, left, incoming.data() + from * width,
+                           (piece_first(in, k + 1) - from) * width, k});
+    }
+    auto err = mesh.exchange(transfers, seq, step, deadline, what, [&](size_t index) {
+      if (index < first_receive)
+        return;
+      auto k = static_cast<uint32_t>(index - first_receive);
+      auto from = piece_first(in, k);
+      add_into(at(in) + from * width, incoming.data() + from * width,
+               piece_first(in, k + 1) - from);
+    });
     if (err)
       return err;
-    add_into(at(in), incoming.data(), length(in));
   }
   if (finish) {
     int complete = (r + 1) % n;

@@ -24,11 +24,12 @@
 #include "actors/builtin_services.hpp"
 #include "apps/command.hpp"
 #include "messages/errors.hpp"
+#include "runtime/blas_kernels.hpp"
 #include "runtime/child_process.hpp"
 #include "runtime/collectives/make_process_group.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/node.hpp"
-#include "runtime/blas_kernels.hpp"
+#include "runtime/rank_threads.hpp"
 
 namespace troupe {
 
@@ -42,6 +43,7 @@ struct train_options {
   int timeout_ms = 30000;
   int grace_ms = 5000;
   bool debug = false;
+  int threads_per_rank = 0;  ///< 0: each rank's share of the cores
   std::string run_id;
   std::vector<std::string> program;  ///< the program and its own arguments
 };
@@ -225,6 +227,13 @@ int run_train(const train_options& options) {
     std::cerr << "troupe train: OpenBLAS does not recognise this CPU (it chose " << loaded_core
               << "); ranks run with OPENBLAS_CORETYPE=" << better_core
               << " (set OPENBLAS_CORETYPE to choose)\n";
+  auto cores = usable_cores();
+  auto threads = choose_rank_threads(options.threads_per_rank, options.nproc, cores);
+  if (options.threads_per_rank == 0 && threads.threads > 0 && threads.threads < cores)
+    std::cerr << "troupe train: " << options.nproc << " ranks share " << cores
+              << " cores: each runs with OMP_NUM_THREADS=" << threads.threads
+              << " (libtorch's and OpenBLAS's threads; set OMP_NUM_THREADS or "
+                 "--threads-per-rank to choose)\n";
   std::vector<child_process> ranks;
   for (int rank = 0; rank < options.nproc; ++rank) {
     std::vector<std::string> env{
@@ -239,6 +248,7 @@ int run_train(const train_options& options) {
     };
     if (!better_core.empty())
       env.push_back("OPENBLAS_CORETYPE=" + better_core);
+    env.insert(env.end(), threads.env.begin(), threads.env.end());
     auto process = child_process::spawn(argv, {}, env);
     if (!process) {
       // The ranks already started die with their handles (SIGKILL, reaped).
@@ -274,6 +284,12 @@ command_runner add_train_command(CLI::App& app) {
                   "after a rank fails, how long the others may run before SIGKILL")
     ->capture_default_str()
     ->check(CLI::Range(0, 3600 * 1000));
+  cmd->add_option("--threads-per-rank", options->threads_per_rank,
+                  "OpenMP and OpenBLAS threads of each rank (sets OMP_NUM_THREADS and "
+                  "OPENBLAS_NUM_THREADS); 0: the cores shared evenly among the ranks, unless "
+                  "OMP_NUM_THREADS or OPENBLAS_NUM_THREADS is set")
+    ->capture_default_str()
+    ->check(CLI::Range(0, 4096));
   cmd->add_option("--run-id", options->run_id,
                   "name of this run in the store (default: derived from pid and time)");
   // Everything after `--` is the program's, untouched, even its --options.

@@ -217,7 +217,11 @@ int main(int argc, char** argv) {
     for (auto& p : model->parameters())
       n += p.numel();
     auto buffer = torch::randn({n});
-    auto timed = [](auto&& step) {
+    // Each step starts with the ranks in step (an untimed barrier): else the
+    // allreduce after a no_sync step, where the ranks drift apart, would
+    // count the drift, and the overhead would look smaller than it is.
+    auto timed = [&](auto&& step) {
+      group->barrier()->wait();
       auto t0 = clock_type::now();
       step();
       return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();

@@ -22,16 +22,8 @@ anchor=${4:-$root/../shared/anchors/ddp_bench.py}
 /usr/bin/python3 -c "import torch" 2>/dev/null ||
   { echo "Debian's python3-torch is missing: apt-get install python3-torch" >&2; exit 2; }
 
-# `troupe train` gives its ranks the OpenBLAS kernels the CPU supports where
-# OpenBLAS does not recognise the CPU (runtime/blas_kernels.hpp); PyTorch's
-# side, and the local runs, get the same, or the comparison measures BLAS.
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$("$build/apps/troupe" train --nproc 1 -- sh -c 'echo "${OPENBLAS_CORETYPE:-}"' 2>/dev/null | tail -n 1)
-  if [ -n "$core" ]; then
-    export OPENBLAS_CORETYPE=$core
-    echo "OPENBLAS_CORETYPE=$core on both sides" >&2
-  fi
-fi
+source "$root/benchmarks/ddp_env.sh"
+ddp_same_environment "$build" 2
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

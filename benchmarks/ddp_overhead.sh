@@ -22,14 +22,8 @@ cap=${BUCKET_MB:-25}
 /usr/bin/python3 -c "import torch" 2>/dev/null ||
   { echo "Debian's python3-torch is missing: apt-get install python3-torch" >&2; exit 2; }
 
-# Both sides on the same BLAS kernels (see ddp_compare.sh).
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$("$build/apps/troupe" train --nproc 1 -- sh -c 'echo "${OPENBLAS_CORETYPE:-}"' 2>/dev/null | tail -n 1)
-  if [ -n "$core" ]; then
-    export OPENBLAS_CORETYPE=$core
-    echo "OPENBLAS_CORETYPE=$core on both sides" >&2
-  fi
-fi
+source "$root/benchmarks/ddp_env.sh"
+ddp_same_environment "$build" 2
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -26,6 +26,16 @@ constexpr const char* default_transports = "sm,tcp,self";
 // fail fast with unavailable instead of waiting for the operation timeout.
 constexpr const char* keepalive_interval = "1s";
 
+// UCX's TCP transport copies sends through 8 KiB segments by default: one
+// system call and one progress round per segment. With 256 KiB segments a
+// 16 MiB allreduce of two ranks on loopback took 8.2-9.7 ms here instead of
+// 14.9-17.7 (Gloo: 13.7-16.1), 4 MiB 2.8 instead of 4.0-4.7, 64 KiB 0.14
+// instead of 0.24; 64 MiB 67-73 ms instead of 83-91 (Gloo: 57-61). 1 MiB
+// segments did better at 64 MiB and worse at 16 MiB. Each TCP endpoint
+// holds a send and a receive buffer of this size. (The names are the TCP
+// transport's own fields; ucp_config_modify passes them on to it.)
+constexpr const char* tcp_segment_size = "256k";
+
 // How long teardown waits for endpoints to flush; a peer that is gone must
 // not hold up this process's exit.
 constexpr std::chrono::milliseconds close_bound{3000};
@@ -78,6 +88,9 @@ ucx_mesh::connect(store_rendezvous& store, int rank, int size,
     ucp_config_modify(config, "TLS", default_transports);
   if (std::getenv("UCX_KEEPALIVE_INTERVAL") == nullptr)
     ucp_config_modify(config, "KEEPALIVE_INTERVAL", keepalive_interval);
+  for (auto* key : {"TX_SEG_SIZE", "RX_SEG_SIZE"})
+    if (std::getenv((std::string{"UCX_TCP_"} + key).c_str()) == nullptr)
+      ucp_config_modify(config, key, tcp_segment_size);
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;
   params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;

@@ -287,7 +287,7 @@ command_runner add_train_command(CLI::App& app) {
   cmd->add_option("--threads-per-rank", options->threads_per_rank,
                   "OpenMP and OpenBLAS threads of each rank (sets OMP_NUM_THREADS and "
                   "OPENBLAS_NUM_THREADS); 0: the cores shared evenly among the ranks, unless "
-                  "OMP_NUM_THREADS or OPENBLAS_NUM_THREADS is set")
+                  "OMP_NUM_THREADS is set")
     ->capture_default_str()
     ->check(CLI::Range(0, 4096));
   cmd->add_option("--run-id", options->run_id,

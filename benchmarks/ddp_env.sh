@@ -13,13 +13,14 @@ ddp_same_environment() {
   line=$("$build/apps/troupe" train --nproc "$ranks" -- \
            sh -c 'if [ "$TROUPE_RANK" = 0 ]; then echo "core=${OPENBLAS_CORETYPE:-} omp=${OMP_NUM_THREADS:-}"; fi' \
            2>/dev/null | tail -n 1) || true
+  [[ $line == core=*' omp='* ]] || { echo "ddp_env.sh: troupe train printed '$line'" >&2; return 0; }
   local core=${line#core=}; core=${core%% *}
   local omp=${line##*omp=}
   if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -n "$core" ]; then
     export OPENBLAS_CORETYPE=$core
     echo "OPENBLAS_CORETYPE=$core on both sides" >&2
   fi
-  if [ -z "${OMP_NUM_THREADS:-}" ] && [ -z "${OPENBLAS_NUM_THREADS:-}" ] && [ -n "$omp" ]; then
+  if [ -z "${OMP_NUM_THREADS:-}" ] && [ -n "$omp" ]; then
     export OMP_NUM_THREADS=$omp
     echo "OMP_NUM_THREADS=$omp on both sides" >&2
   fi

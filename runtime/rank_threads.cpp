@@ -27,7 +27,9 @@ rank_thread_setting choose_rank_threads(int threads, int ranks_on_host, int core
                   "OPENBLAS_NUM_THREADS=" + std::to_string(threads)};
     return result;
   }
-  if (std::getenv("OMP_NUM_THREADS") != nullptr || std::getenv("OPENBLAS_NUM_THREADS") != nullptr)
+  // OpenBLAS reads its own variable before OMP_NUM_THREADS, so a user's
+  // OPENBLAS_NUM_THREADS still decides OpenBLAS; libtorch's pool gets the share.
+  if (std::getenv("OMP_NUM_THREADS") != nullptr)
     return result;
   result.threads = threads_per_rank(ranks_on_host, cores);
   result.env = {"OMP_NUM_THREADS=" + std::to_string(result.threads)};

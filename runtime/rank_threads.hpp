@@ -23,8 +23,8 @@ int threads_per_rank(int ranks_on_host, int cores);
 
 /// The variables a rank's environment gets ("KEY=VALUE"), and why, for
 /// `threads` per rank. `threads` == 0 means "choose": OMP_NUM_THREADS (which
-/// OpenBLAS reads too) is set to the rank's share only when the user set
-/// neither it nor OPENBLAS_NUM_THREADS. A positive `threads` (the user's
+/// OpenBLAS reads too, after its own OPENBLAS_NUM_THREADS) is set to the
+/// rank's share unless the user set it. A positive `threads` (the user's
 /// --threads-per-rank) sets both, over whatever the environment holds.
 struct rank_thread_setting {
   std::vector<std::string> env;

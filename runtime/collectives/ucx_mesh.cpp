@@ -88,8 +88,12 @@ ucx_mesh::connect(store_rendezvous& store, int rank, int size,
     ucp_config_modify(config, "TLS", default_transports);
   if (std::getenv("UCX_KEEPALIVE_INTERVAL") == nullptr)
     ucp_config_modify(config, "KEEPALIVE_INTERVAL", keepalive_interval);
-  for (auto* key : {"TX_SEG_SIZE", "RX_SEG_SIZE"})
-    if (std::getenv((std::string{"UCX_TCP_"} + key).c_str()) == nullptr)
+  // Only over our own transport list, and only if the user set neither
+  // size: TCP refuses a receive segment smaller than the send segment, so
+  // one of ours beside one of the user's could stop the backend starting.
+  if (std::getenv("UCX_TLS") == nullptr && std::getenv("UCX_TCP_TX_SEG_SIZE") == nullptr
+      && std::getenv("UCX_TCP_RX_SEG_SIZE") == nullptr)
+    for (auto* key : {"TX_SEG_SIZE", "RX_SEG_SIZE"})
       ucp_config_modify(config, key, tcp_segment_size);
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;

@@ -32,6 +32,20 @@ BOOST_AUTO_TEST_CASE(two_ranks_pass_the_ucx_conformance_sequence) {
   BOOST_TEST(!contains(r.output, "FAILED"), r.output);
 }
 
+// Troupe sets TCP segment sizes only where the user set neither: TCP refuses
+// a receive segment smaller than the send segment, so one of ours beside
+// one of the user's would stop the backend from starting.
+BOOST_AUTO_TEST_CASE(a_tcp_segment_size_the_user_set_is_not_mixed_with_troupes) {
+  // Each valid beside UCX's own other default (send 8 KiB, receive 64 KiB),
+  // neither beside Troupe's 256 KiB send segments.
+  for (std::string setting : {"UCX_TCP_RX_SEG_SIZE=64k", "UCX_TCP_RX_SEG_SIZE=128k"}) {
+    auto r = test::run_command("env " + setting + " timeout 120 " + test::troupe_binary()
+                               + " train --nproc 2 --backend ucx -- " + worker() + " 2>&1");
+    BOOST_TEST(r.status == 0, setting << ": " << r.output);
+    BOOST_TEST(count_of(r.output, "collectives ok") == 2u, setting << ": " << r.output);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(three_ranks_pass_the_ucx_conformance_sequence) {
   // Three ranks: the ring's chunks are uneven (1 element over 3 ranks, or
   // 1000) and the barrier needs two dissemination rounds.

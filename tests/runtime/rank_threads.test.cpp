@@ -110,13 +110,16 @@ BOOST_AUTO_TEST_CASE(each_rank_gets_its_share_unless_the_user_chose) {
 // What the share is for: Debian's OpenBLAS reads OMP_NUM_THREADS, so a rank
 // that loads it runs that many threads instead of one per core (the
 // variable is unset for the launcher, so only its choice can reach them).
+// Each rank writes its line in one write(2), so the ranks' lines cannot
+// interleave on the shared pipe (print() may flush in pieces).
 BOOST_AUTO_TEST_CASE(openblas_in_a_rank_runs_the_rank_share_of_threads) {
   auto cores = usable_cores();
   auto ranks = std::min(cores, 4);
   auto share = std::max(1, cores / ranks);
   auto r = train("env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS", "", ranks,
-                 "/usr/bin/python3 -c \"import ctypes; print(\\\"openblas threads\\\", "
-                 "ctypes.CDLL(\\\"libopenblas.so.0\\\").openblas_get_num_threads())\"");
+                 "/usr/bin/python3 -c \"import ctypes, os; n = ctypes.CDLL(\\\"libopenblas.so.0\\\")"
+                 ".openblas_get_num_threads(); os.write(1, (\\\"openblas threads %d\\\\n\\\" % n)"
+                 ".encode())\"");
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   BOOST_TEST(count_of(r.output, "openblas threads " + std::to_string(share) + "\n")
                == static_cast<size_t>(ranks),

@@ -26,6 +26,7 @@ struct serve_start_options {
   std::string log_level = "info";
   std::string seed;
   uint32_t scheduler_threads = 0;
+  unsigned model_threads = 0;  ///< OpenBLAS threads; 0: cores less the HTTP threads
 };
 
 /// Declares the options of `serve start` on `cmd`.

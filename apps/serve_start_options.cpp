@@ -34,6 +34,12 @@ void add_serve_start_options(CLI::App* s, serve_start_options& o) {
   s->add_option("--scheduler-threads", o.scheduler_threads,
                 "actor scheduler worker threads; 0: one per core")
     ->capture_default_str();
+  s->add_option("--model-threads", o.model_threads,
+                "OpenBLAS threads for in-process models (TorchScript); 0: the cores less "
+                "the HTTP I/O threads, at least 1. OPENBLAS_NUM_THREADS or OMP_NUM_THREADS, "
+                "if set, decide instead")
+    ->check(CLI::Range(0u, 4096u))
+    ->capture_default_str();
   s->add_option("--seed", o.seed,
                 "host:port of a cluster member; models may then run replicas on the "
                 "cluster's model hosts");
@@ -50,7 +56,8 @@ std::vector<std::string> serve_start_args(const serve_start_options& o) {
                                 "--idle-timeout", std::to_string(o.idle_timeout_s),
                                 "--request-timeout-ms", std::to_string(o.request_timeout_ms),
                                 "--log-level",  o.log_level,
-                                "--scheduler-threads", std::to_string(o.scheduler_threads)};
+                                "--scheduler-threads", std::to_string(o.scheduler_threads),
+                                "--model-threads", std::to_string(o.model_threads)};
   if (!o.work_dir.empty())
     args.insert(args.end(), {"--work-dir", o.work_dir});
   if (!o.ready_file.empty())

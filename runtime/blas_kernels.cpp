@@ -106,4 +106,17 @@ void reexec_with_better_openblas_kernels(char** argv) {
   unsetenv("OPENBLAS_CORETYPE");
 }
 
+int limit_openblas_threads(int threads) {
+  using get_fn = int (*)();
+  using set_fn = void (*)(int);
+  auto get = reinterpret_cast<get_fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  auto set = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (get == nullptr || set == nullptr)
+    return 0;
+  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && std::getenv("OMP_NUM_THREADS") == nullptr
+      && threads > 0)
+    set(threads);
+  return get();
+}
+
 } // namespace troupe

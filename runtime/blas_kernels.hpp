@@ -32,4 +32,11 @@ std::string probe_openblas_coretype(std::string* loaded_core = nullptr);
 /// own choice).
 void reexec_with_better_openblas_kernels(char** argv);
 
+/// Sets the number of threads of the OpenBLAS loaded in this process to
+/// `threads` unless the user chose with OPENBLAS_NUM_THREADS or
+/// OMP_NUM_THREADS. Returns the count OpenBLAS then runs with, or 0 when
+/// OpenBLAS is not loaded. (Debian's OpenBLAS starts a thread per core, and
+/// its idle threads spin on sched_yield beside the serving frontend's own.)
+int limit_openblas_threads(int threads);
+
 } // namespace troupe

@@ -9,6 +9,7 @@
 
 #include "runtime/blas_kernels.hpp"
 #include "runtime/child_process.hpp"
+#include "runtime/rank_threads.hpp"
 #include "tests/support/test_support.hpp"
 
 // Linked (see tests/CMakeLists.txt) so that OpenBLAS is loaded here as it
@@ -44,14 +45,21 @@ std::string core_type_a_rank_gets(const std::string& environment) {
   return r.output.substr(at + 6, end - at - 6);
 }
 
-/// The OPENBLAS_CORETYPE in the environment of a started `troupe serve`
-/// ("" when it has none); `env` is added to the environment it starts with.
-std::string core_type_troupe_serve_runs_with(const std::vector<std::string>& env) {
+/// What a started `troupe serve` shows: the OPENBLAS_CORETYPE in its
+/// environment ("" when it has none) and its log up to serving. `env` is
+/// added to the environment it starts with, `args` to its command line.
+struct started_serve {
+  std::string core_type;
+  std::string log;
+};
+started_serve start_troupe_serve(const std::vector<std::string>& env,
+                                 const std::vector<std::string>& args = {}) {
   test::temp_dir dir;
   auto ready = dir.file("ready.json");
-  auto p = child_process::spawn({TROUPE_BINARY, "serve", "start", "--port", "0", "--admin-port",
-                                 "0", "--store", dir.file("store"), "--ready-file", ready},
-                                dir.file("serve.log"), env);
+  std::vector<std::string> argv{TROUPE_BINARY, "serve", "start", "--port", "0", "--admin-port",
+                                "0", "--store", dir.file("store"), "--ready-file", ready};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto p = child_process::spawn(argv, dir.file("serve.log"), env);
   BOOST_TEST_REQUIRE(static_cast<bool>(p), test::why(p));
   // `troupe serve start` becomes troupe-serve, which may re-exec itself:
   // the pid stays, and the ready file says the process serves.
@@ -66,15 +74,28 @@ std::string core_type_troupe_serve_runs_with(const std::vector<std::string>& env
   std::ifstream in{"/proc/" + std::to_string(p->pid()) + "/environ", std::ios::binary};
   std::string all{std::istreambuf_iterator<char>{in}, {}};
   p->stop();
-  std::string found;
+  std::ifstream log_in{dir.file("serve.log")};
+  started_serve result;
+  result.log.assign(std::istreambuf_iterator<char>{log_in}, {});
   for (size_t at = 0; at < all.size();) {
     auto end = all.find('\0', at);
     auto entry = all.substr(at, end - at);
     if (entry.rfind("OPENBLAS_CORETYPE=", 0) == 0)
-      found = entry.substr(18);
+      result.core_type = entry.substr(18);
     at = end == std::string::npos ? all.size() : end + 1;
   }
-  return found;
+  return result;
+}
+
+std::string core_type_troupe_serve_runs_with(const std::vector<std::string>& env) {
+  return start_troupe_serve(env).core_type;
+}
+
+/// The OpenBLAS thread count troupe serve reports in its log (-1: none).
+int openblas_threads_in(const std::string& log) {
+  const std::string marker = "in-process models compute on ";
+  auto at = log.find(marker);
+  return at == std::string::npos ? -1 : std::atoi(log.c_str() + at + marker.size());
 }
 
 } // namespace
@@ -110,4 +131,21 @@ BOOST_AUTO_TEST_CASE(openblas_fallback_kernels_are_replaced_by_what_the_cpu_supp
   // So do the ranks `troupe train` starts (the launcher itself does not
   // load OpenBLAS: it asks a copy loaded for the question).
   BOOST_TEST(core_type_a_rank_gets("env -u OPENBLAS_CORETYPE -u OPENBLAS_NUM_THREADS") == better);
+}
+
+// In-process models share the cores with the HTTP thread: OpenBLAS gets the
+// rest (one thread on 2 cores, where its default of one per core left a
+// worker spinning beside the HTTP thread), unless the user chose.
+BOOST_AUTO_TEST_CASE(troupe_serve_gives_openblas_the_cores_the_http_threads_leave) {
+  unsetenv("OPENBLAS_NUM_THREADS");  // the server inherits this environment
+  unsetenv("OMP_NUM_THREADS");
+  auto cores = usable_cores();
+  auto plain = start_troupe_serve({}, {});
+  BOOST_TEST(openblas_threads_in(plain.log) == std::max(1, cores - 1), plain.log);
+  if (cores < 2)
+    return;  // then every choice is one thread
+  auto chosen = start_troupe_serve({}, {"--model-threads", "2"});
+  BOOST_TEST(openblas_threads_in(chosen.log) == 2, chosen.log);
+  auto users = start_troupe_serve({"OPENBLAS_NUM_THREADS=2"}, {});
+  BOOST_TEST(openblas_threads_in(users.log) == 2, users.log);
 }

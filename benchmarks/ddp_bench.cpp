@@ -54,6 +54,17 @@ torch::nn::Sequential make_model(const bench_options& o) {
   return model;
 }
 
+/// DDP's options as the command line gives them (bucket caps, views, trace).
+ddp_options ddp_options_of(const bench_options& o, int rank) {
+  ddp_options options;
+  options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
+  options.first_bucket_bytes = static_cast<size_t>(o.first_bucket_mb * (1 << 20));
+  options.gradient_as_bucket_view = o.bucket_views;
+  if (!o.trace.empty())
+    options.trace_path = o.trace + "." + std::to_string(rank) + ".json";
+  return options;
+}
+
 double median(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
   return xs.empty() ? 0 : xs[xs.size() / 2];
@@ -202,11 +213,8 @@ int main(int argc, char** argv) {
     // all gradients) from three kinds of step taken round by round in the same
     // processes, in a rotating order: run minutes apart, the three drift on
     // this shared VM by more than the overhead being measured.
-    ddp_options options;
-    options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
-    options.first_bucket_bytes = static_cast<size_t>(o.first_bucket_mb * (1 << 20));
-    options.gradient_as_bucket_view = o.bucket_views;
-    auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys, options);
+    auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys,
+                                                                       ddp_options_of(o, rank));
     if (!ddp) {
       std::cerr << "ddp_bench: " << describe(ddp.error()) << "\n";
       return 2;
@@ -282,13 +290,8 @@ int main(int argc, char** argv) {
       opt.step();
     });
   } else {
-    ddp_options options;
-    options.bucket_cap_bytes = static_cast<size_t>(o.bucket_mb * (1 << 20));
-    options.first_bucket_bytes = static_cast<size_t>(o.first_bucket_mb * (1 << 20));
-    options.gradient_as_bucket_view = o.bucket_views;
-    if (!o.trace.empty())
-      options.trace_path = o.trace + "." + std::to_string(rank) + ".json";
-    auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys, options);
+    auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys,
+                                                                       ddp_options_of(o, rank));
     if (!ddp) {
       std::cerr << "ddp_bench: " << describe(ddp.error()) << "\n";
       return 2;

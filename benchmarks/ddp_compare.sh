@@ -17,12 +17,9 @@ repeats=${2:-5}
 iters=${3:-60}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 anchor=${4:-$root/../shared/anchors/ddp_bench.py}
-[ -x "$build/apps/troupe" ] || { echo "no $build/apps/troupe: build first" >&2; exit 2; }
 [ -f "$anchor" ] || { echo "no PyTorch anchor at $anchor" >&2; exit 2; }
-/usr/bin/python3 -c "import torch" 2>/dev/null ||
-  { echo "Debian's python3-torch is missing: apt-get install python3-torch" >&2; exit 2; }
-
 source "$root/benchmarks/ddp_env.sh"
+ddp_check_prerequisites "$build"
 ddp_same_environment "$build" 2
 
 results=$(mktemp)

@@ -16,13 +16,10 @@ repeats=${2:-3}
 iters=${3:-100}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cap=${BUCKET_MB:-25}
-[ -x "$build/apps/troupe" ] || { echo "no $build/apps/troupe: build first" >&2; exit 2; }
 [[ $repeats =~ ^[1-9][0-9]*$ && $iters =~ ^[1-9][0-9]*$ ]] ||
   { echo "REPEATS and ITERS must be positive integers (got '$repeats', '$iters')" >&2; exit 2; }
-/usr/bin/python3 -c "import torch" 2>/dev/null ||
-  { echo "Debian's python3-torch is missing: apt-get install python3-torch" >&2; exit 2; }
-
 source "$root/benchmarks/ddp_env.sh"
+ddp_check_prerequisites "$build"
 ddp_same_environment "$build" 2
 
 results=$(mktemp)

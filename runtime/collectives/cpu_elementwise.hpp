@@ -38,43 +38,40 @@ void add_in_place(T* __restrict acc, const T* __restrict in, size_t count) {
     acc[i] += in[i];
 }
 
-/// c[i] = a[i] + b[i] for every i < count, where c may be a or b (Gloo's
-/// reduce function signature: it sums in place). Each chunk is loaded and
-/// added into a local array before it is stored, so the loads cannot see
-/// the stores and GCC vectorizes without runtime overlap checks (which its
-/// -O2 cost model would not add; Gloo's own gloo::sum<float>, instantiated
-/// here at -O2, stays scalar).
-template <class T>
-void sum_into(T* c, const T* a, const T* b, size_t count) {
+/// c[i] = op(a[i], b[i]) for every i < count, where c may be a or b (Gloo's
+/// reduce function signature: it reduces in place). Each chunk is computed
+/// into a local array before it is stored, so the loads cannot see the
+/// stores and GCC vectorizes without runtime overlap checks (which its -O2
+/// cost model would not add; Gloo's own gloo::sum<float>, instantiated here
+/// at -O2, stays scalar).
+template <class T, class Op>
+void combine_into(T* c, const T* a, const T* b, size_t count, Op op) {
   size_t i = 0;
   for (; i + elementwise_chunk <= count; i += elementwise_chunk) {
     T chunk[elementwise_chunk];
     for (size_t k = 0; k < elementwise_chunk; ++k)
-      chunk[k] = a[i + k] + b[i + k];
+      chunk[k] = op(a[i + k], b[i + k]);
     for (size_t k = 0; k < elementwise_chunk; ++k)
       c[i + k] = chunk[k];
   }
   for (; i < count; ++i)
-    c[i] = a[i] + b[i];
+    c[i] = op(a[i], b[i]);
 }
 
-/// c[i] = (a[i] + b[i]) / 2, aliasing as in sum_into: the average of a
+/// c[i] = a[i] + b[i], aliasing as in combine_into.
+template <class T>
+void sum_into(T* c, const T* a, const T* b, size_t count) {
+  combine_into(c, a, b, count, [](T x, T y) { return x + y; });
+}
+
+/// c[i] = (a[i] + b[i]) / 2, aliasing as in combine_into: the average of a
 /// world of two in the reduction itself, so that no pass over the whole
 /// result divides it afterwards (16 MiB at the end of every DDP backward).
 /// A multiply by 0.5 gives the bits of a divide by 2: both round the same
 /// exact value once.
 template <class T>
 void mean_of_two_into(T* c, const T* a, const T* b, size_t count) {
-  size_t i = 0;
-  for (; i + elementwise_chunk <= count; i += elementwise_chunk) {
-    T chunk[elementwise_chunk];
-    for (size_t k = 0; k < elementwise_chunk; ++k)
-      chunk[k] = (a[i + k] + b[i + k]) * T(0.5);
-    for (size_t k = 0; k < elementwise_chunk; ++k)
-      c[i + k] = chunk[k];
-  }
-  for (; i < count; ++i)
-    c[i] = (a[i] + b[i]) * T(0.5);
+  combine_into(c, a, b, count, [](T x, T y) { return (x + y) * T(0.5); });
 }
 
 } // namespace troupe::collectives

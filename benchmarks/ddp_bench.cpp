@@ -7,6 +7,7 @@
 #include <chrono>
 #include <iostream>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,66 @@ ddp_options ddp_options_of(const bench_options& o, int rank) {
 double median(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
   return xs.empty() ? 0 : xs[xs.size() / 2];
+}
+
+/// Elements of all the model's parameters (of all its gradients).
+int64_t parameter_count(torch::nn::Module& model) {
+  int64_t n = 0;
+  for (auto& p : model.parameters())
+    n += p.numel();
+  return n;
+}
+
+/// --mode overhead_ab: the communication overhead (DDP minus no_sync, over
+/// one allreduce of all gradients) from three kinds of step taken round by
+/// round in the same processes, in a rotating order: run minutes apart, the
+/// three drift on this shared VM by more than the overhead being measured.
+/// `train_step(sync)` is one DDP iteration; `all_gradients` is allreduced.
+/// Rank 0 prints the JSON line.
+template <class TrainStep>
+void report_overhead_rounds(const bench_options& o, collectives::process_group& group, int rank,
+                            size_t buckets, TrainStep& train_step, torch::Tensor& all_gradients) {
+  // Each step starts with the ranks in step (an untimed barrier): else the
+  // allreduce after a no_sync step, where the ranks drift apart, would
+  // count the drift, and the overhead would look smaller than it is.
+  auto timed = [&](auto&& step) {
+    group.barrier()->wait();
+    auto t0 = clock_type::now();
+    step();
+    return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+  };
+  auto allreduce = [&] {
+    group.allreduce(all_gradients.data_ptr(), static_cast<size_t>(all_gradients.numel()),
+                    dtype::float32, collectives::reduce_op::sum)->wait();
+  };
+  std::vector<double> ddp_ms, nosync_ms, allreduce_ms, round_overhead;
+  for (int i = 0; i < o.warmup + o.iters; ++i) {
+    double t[3] = {0, 0, 0};
+    for (int k = 0; k < 3; ++k) {
+      switch ((i + k) % 3) {  // each kind goes first, second and third in turn
+        case 0: t[0] = timed([&] { train_step(true); }); break;
+        case 1: t[1] = timed([&] { train_step(false); }); break;
+        default: t[2] = timed(allreduce); break;
+      }
+    }
+    if (i < o.warmup)
+      continue;
+    ddp_ms.push_back(t[0]);
+    nosync_ms.push_back(t[1]);
+    allreduce_ms.push_back(t[2]);
+    round_overhead.push_back((t[0] - t[1]) / t[2]);
+  }
+  group.barrier()->wait();
+  if (rank != 0)
+    return;
+  auto d = median(ddp_ms), s = median(nosync_ms), a = median(allreduce_ms);
+  std::cout << "{\"impl\":\"troupe\",\"backend\":\"" << group.backend()
+            << "\",\"mode\":\"overhead_ab\",\"bucket_mb\":" << o.bucket_mb
+            << ",\"bucket_views\":" << (o.bucket_views ? "true" : "false")
+            << ",\"buckets\":" << buckets << ",\"ddp_ms\":" << d << ",\"nosync_ms\":" << s
+            << ",\"allreduce_ms\":" << a << ",\"overhead\":" << (d - s) / a
+            << ",\"overhead_per_round\":" << median(round_overhead)
+            << ",\"n\":" << ddp_ms.size() << "}" << std::endl;
 }
 
 template <class Step>
@@ -151,9 +212,7 @@ int main(int argc, char** argv) {
                        collectives::reduce_op::sum)->wait();
     });
   } else if (o.mode == "allreduce_only") {
-    int64_t n = 0;
-    for (auto& p : model->parameters())
-      n += p.numel();
+    auto n = parameter_count(*model);
     auto buffer = torch::randn({n});
     times = time_loop(o, [&] {
       group->allreduce(buffer.data_ptr(), static_cast<size_t>(n), dtype::float32,
@@ -208,80 +267,6 @@ int main(int argc, char** argv) {
                 << ",\"views_over_copies\":" << median(views_ms) / median(copies_ms)
                 << ",\"n\":" << copies_ms.size() << "}" << std::endl;
     return 0;
-  } else if (o.mode == "overhead_ab") {
-    // The communication overhead (DDP minus no_sync, over one allreduce of
-    // all gradients) from three kinds of step taken round by round in the same
-    // processes, in a rotating order: run minutes apart, the three drift on
-    // this shared VM by more than the overhead being measured.
-    auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys,
-                                                                       ddp_options_of(o, rank));
-    if (!ddp) {
-      std::cerr << "ddp_bench: " << describe(ddp.error()) << "\n";
-      return 2;
-    }
-    auto& wrapped = **ddp;
-    torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
-    int64_t n = 0;
-    for (auto& p : model->parameters())
-      n += p.numel();
-    auto buffer = torch::randn({n});
-    // Each step starts with the ranks in step (an untimed barrier): else the
-    // allreduce after a no_sync step, where the ranks drift apart, would
-    // count the drift, and the overhead would look smaller than it is.
-    auto timed = [&](auto&& step) {
-      group->barrier()->wait();
-      auto t0 = clock_type::now();
-      step();
-      return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-    };
-    auto ddp_step = [&] {
-      opt.zero_grad();
-      torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
-      opt.step();
-    };
-    auto nosync_step = [&] {
-      opt.zero_grad();
-      {
-        auto guard = wrapped.no_sync();
-        torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
-      }
-      opt.step();
-    };
-    auto allreduce_step = [&] {
-      group->allreduce(buffer.data_ptr(), static_cast<size_t>(n), dtype::float32,
-                       collectives::reduce_op::sum)->wait();
-    };
-    std::vector<double> ddp_ms, nosync_ms, allreduce_ms, round_overhead;
-    group->barrier()->wait();
-    for (int i = 0; i < o.warmup + o.iters; ++i) {
-      double t[3] = {0, 0, 0};
-      for (int k = 0; k < 3; ++k) {
-        switch ((i + k) % 3) {  // each kind goes first, second and third in turn
-          case 0: t[0] = timed(ddp_step); break;
-          case 1: t[1] = timed(nosync_step); break;
-          default: t[2] = timed(allreduce_step); break;
-        }
-      }
-      if (i < o.warmup)
-        continue;
-      ddp_ms.push_back(t[0]);
-      nosync_ms.push_back(t[1]);
-      allreduce_ms.push_back(t[2]);
-      round_overhead.push_back((t[0] - t[1]) / t[2]);
-    }
-    group->barrier()->wait();
-    if (rank == 0) {
-      auto d = median(ddp_ms), s = median(nosync_ms), a = median(allreduce_ms);
-      std::cout << "{\"impl\":\"troupe\",\"backend\":\"" << group->backend()
-                << "\",\"mode\":\"overhead_ab\",\"bucket_mb\":" << o.bucket_mb
-                << ",\"bucket_views\":" << (o.bucket_views ? "true" : "false")
-                << ",\"buckets\":" << wrapped.engine().layout().size()
-                << ",\"ddp_ms\":" << d << ",\"nosync_ms\":" << s << ",\"allreduce_ms\":" << a
-                << ",\"overhead\":" << (d - s) / a
-                << ",\"overhead_per_round\":" << median(round_overhead)
-                << ",\"n\":" << ddp_ms.size() << "}" << std::endl;
-    }
-    return 0;
   } else if (o.mode == "local") {
     torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
     times = time_loop(o, [&] {
@@ -289,7 +274,7 @@ int main(int argc, char** argv) {
       torch::nn::functional::cross_entropy(model->forward(x), y).backward();
       opt.step();
     });
-  } else {
+  } else {  // ddp, nosync, overhead_ab
     auto ddp = distributed_data_parallel<torch::nn::Sequential>::make(model, group, *sys,
                                                                        ddp_options_of(o, rank));
     if (!ddp) {
@@ -298,18 +283,23 @@ int main(int argc, char** argv) {
     }
     auto& wrapped = **ddp;
     torch::optim::SGD opt{model->parameters(), torch::optim::SGDOptions{1e-3}};
-    group->barrier()->wait();
-    times = time_loop(o, [&] {
+    auto train_step = [&](bool sync) {
       opt.zero_grad();
-      if (o.mode == "nosync") {
-        auto guard = wrapped.no_sync();
-        torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
-      } else {
-        torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
-      }
+      std::optional<decltype(wrapped.no_sync())> no_sync;
+      if (!sync)
+        no_sync.emplace(wrapped.no_sync());
+      torch::nn::functional::cross_entropy(wrapped.forward(x), y).backward();
+      no_sync.reset();
       opt.step();
-    });
+    };
     buckets = wrapped.engine().layout().size();
+    group->barrier()->wait();
+    if (o.mode == "overhead_ab") {
+      auto all_gradients = torch::randn({parameter_count(*model)});
+      report_overhead_rounds(o, *group, rank, buckets, train_step, all_gradients);
+      return 0;
+    }
+    times = time_loop(o, [&] { train_step(o.mode != "nosync"); });
   }
   if (group)
     group->barrier()->wait();

@@ -19,7 +19,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 anchor=${4:-$root/../shared/anchors/ddp_bench.py}
 [ -f "$anchor" ] || { echo "no PyTorch anchor at $anchor" >&2; exit 2; }
 source "$root/benchmarks/ddp_env.sh"
-ddp_check_prerequisites "$build"
+ddp_check_prerequisites "$build" "$repeats" "$iters"
 ddp_same_environment "$build" 2
 
 results=$(mktemp)

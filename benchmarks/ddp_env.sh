@@ -7,10 +7,13 @@
 #   torchrun sets it to 1), which Debian's OpenBLAS honours too: without it
 #   each rank runs a second OpenBLAS thread although it asked for one.
 # A value already in the environment is kept, on both sides.
-# Usage: ddp_check_prerequisites BUILD_DIR (exits 2 naming what is missing);
+# Usage: ddp_check_prerequisites BUILD_DIR REPEATS ITERS (exits 2 naming what
+#        is missing or wrong);
 #        ddp_same_environment BUILD_DIR RANKS
 ddp_check_prerequisites() {
   [ -x "$1/apps/troupe" ] || { echo "no $1/apps/troupe: build first" >&2; exit 2; }
+  [[ $2 =~ ^[1-9][0-9]*$ && $3 =~ ^[1-9][0-9]*$ ]] ||
+    { echo "REPEATS and ITERS must be positive integers (got '$2', '$3')" >&2; exit 2; }
   /usr/bin/python3 -c "import torch" 2>/dev/null ||
     { echo "Debian's python3-torch is missing: apt-get install python3-torch" >&2; exit 2; }
 }

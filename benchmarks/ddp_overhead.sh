@@ -16,10 +16,8 @@ repeats=${2:-3}
 iters=${3:-100}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cap=${BUCKET_MB:-25}
-[[ $repeats =~ ^[1-9][0-9]*$ && $iters =~ ^[1-9][0-9]*$ ]] ||
-  { echo "REPEATS and ITERS must be positive integers (got '$repeats', '$iters')" >&2; exit 2; }
 source "$root/benchmarks/ddp_env.sh"
-ddp_check_prerequisites "$build"
+ddp_check_prerequisites "$build" "$repeats" "$iters"
 ddp_same_environment "$build" 2
 
 results=$(mktemp)

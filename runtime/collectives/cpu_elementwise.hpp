@@ -11,6 +11,8 @@
 
 #include <cstddef>
 
+#include <gloo/types.h>
+
 namespace troupe::collectives {
 
 inline constexpr size_t elementwise_chunk = 16;
@@ -25,6 +27,13 @@ void divide_in_place(T* x, size_t count, T divisor) {
       x[i + k] /= divisor;
   for (; i < count; ++i)
     x[i] /= divisor;
+}
+
+/// x[i] /= divisor for float16: in float32, rounding once, as PyTorch's CPU
+/// average does.
+inline void divide_half_in_place(gloo::float16* x, size_t count, int divisor) {
+  for (size_t i = 0; i < count; ++i)
+    x[i] = gloo::cpu_float2half_rn(gloo::cpu_half2float(x[i]) / static_cast<float>(divisor));
 }
 
 /// acc[i] += in[i] for every i < count. REQUIRES: the ranges do not overlap.

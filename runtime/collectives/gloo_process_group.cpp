@@ -95,8 +95,7 @@ void allreduce_as(gloo::AllreduceOptions& opts, void* data, size_t count, reduce
     divide<T>(data, count, size);
 }
 
-// float16 keeps Gloo's own sum (it converts through float32 per element),
-// and divides in float32, rounding once, as PyTorch's CPU average does.
+// float16 keeps Gloo's own sum (it converts through float32 per element).
 template <>
 void allreduce_as<gloo::float16>(gloo::AllreduceOptions& opts, void* data, size_t count,
                                  reduce_op op, int size) {
@@ -105,8 +104,7 @@ void allreduce_as<gloo::float16>(gloo::AllreduceOptions& opts, void* data, size_
   opts.setReduceFunction(static_cast<reduce_fn>(&gloo::sum<gloo::float16>));
   gloo::allreduce(opts);
   if (op == reduce_op::average)
-    for (size_t i = 0; i < count; ++i)
-      x[i] = gloo::cpu_float2half_rn(gloo::cpu_half2float(x[i]) / static_cast<float>(size));
+    divide_half_in_place(x, count, size);
 }
 
 } // namespace

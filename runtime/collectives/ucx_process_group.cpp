@@ -47,12 +47,6 @@ void divide(void* data, size_t count, int size) {
   divide_in_place(static_cast<T*>(data), count, static_cast<T>(size));
 }
 
-// float16 divides in float32 and rounds once, as PyTorch's CPU average does.
-void divide_float16(void* data, size_t count, int size) {
-  auto* x = static_cast<gloo::float16*>(data);
-  for (size_t i = 0; i < count; ++i)
-    x[i] = gloo::cpu_float2half_rn(gloo::cpu_half2float(x[i]) / static_cast<float>(size));
-}
 
 
 // -- algorithms ---------------------------------------------------------------
@@ -88,6 +82,15 @@ caf::error ring_allreduce(ucx_mesh& mesh, uint32_t seq, ucx_mesh::clock::time_po
     return static_cast<uint32_t>(std::clamp<size_t>(wanted, 1, ucx_mesh::max_parts));
   };
   auto piece_first = [&](int chunk, uint32_t k) { return length(chunk) * k / pieces(chunk); };
+  // Appends `chunk`'s pieces, to or from `peer`, laid out from `base`.
+  auto add_pieces = [&](send_recv& transfers, ucx_transfer::direction dir, int peer, int chunk,
+                        uint8_t* base) {
+    for (uint32_t k = 0, n_pieces = pieces(chunk); k < n_pieces; ++k) {
+      auto from = piece_first(chunk, k);
+      transfers.push_back({dir, peer, base + from * width,
+                           (piece_first(chunk, k + 1) - from) * width, k});
+    }
+  };
   int right = (r + 1) % n;
   int left = (r + n - 1) % n;
   std::vector<uint8_t> incoming((count / static_cast<size_t>(n) + 1) * width);
@@ -98,17 +101,9 @@ caf::error ring_allreduce(ucx_mesh& mesh, uint32_t seq, ucx_mesh::clock::time_po
     int out = (r - s + n) % n;
     int in = (r - s - 1 + 2 * n) % n;
     send_recv transfers;
-    for (uint32_t k = 0; k < pieces(out); ++k) {
-      auto from = piece_first(out, k);
-      transfers.push_back({ucx_transfer::send, right, at(out) + from * width,
-                           (piece_first(out, k + 1) - from) * width, k});
-    }
+    add_pieces(transfers, ucx_transfer::send, right, out, at(out));
     auto first_receive = transfers.size();
-    for (uint32_t k = 0; k < pieces(in); ++k) {
-      auto from = piece_first(in, k);
-      transfers.push_back({ucx_transfer::recv, left, incoming.data() + from * width,
-                           (piece_first(in, k + 1) - from) * width, k});
-    }
+    add_pieces(transfers, ucx_transfer::recv, left, in, incoming.data());
     auto err = mesh.exchange(transfers, seq, step, deadline, what, [&](size_t index) {
       if (index < first_receive)
         return;
@@ -219,7 +214,7 @@ work_ptr ucx_process_group::allreduce(void* data, size_t count, dtype type, redu
         if (type == dtype::float64)
           divide<double>(chunk, n, size);
         else if (type == dtype::float16)
-          divide_float16(chunk, n, size);
+          divide_half_in_place(static_cast<gloo::float16*>(chunk), n, size);
         else
           divide<float>(chunk, n, size);
       };

@@ -51,37 +51,14 @@ std::string error_of(const caf::expected<collectives::rendezvous_info>& info) {
 
 } // namespace
 
-// The reduce function given to Gloo: the chunked loop and its tail give
-// the scalar sum's bits, also in place (Gloo passes c == a), for lengths
-// around the chunk size.
-BOOST_AUTO_TEST_CASE(sum_into_adds_like_the_scalar_loop_also_in_place) {
+// The reduce functions given to Gloo, checked against `expected` (a scalar
+// loop) to the bit: out of place and in place (Gloo passes c == a), at
+// lengths around the chunk size, with random values and (from length 3) a
+// sum that overflows a float and subnormal operands.
+template <class Reduce, class Expected>
+void check_reduce_function(Reduce reduce, Expected expected_of, unsigned seed) {
   using troupe::collectives::elementwise_chunk;
-  using troupe::collectives::sum_into;
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<float> value(-1e3f, 1e3f);
-  for (size_t n : {size_t{0}, size_t{1}, elementwise_chunk - 1, elementwise_chunk,
-                   elementwise_chunk + 1, 3 * elementwise_chunk + 5, size_t{1000}}) {
-    std::vector<float> a(n), b(n), expected(n), out(n);
-    for (size_t i = 0; i < n; ++i) {
-      a[i] = value(rng);
-      b[i] = value(rng);
-      expected[i] = a[i] + b[i];
-    }
-    sum_into(out.data(), a.data(), b.data(), n);
-    BOOST_TEST(out == expected, "length " << n);
-    sum_into(a.data(), a.data(), b.data(), n);  // in place
-    BOOST_TEST(a == expected, "length " << n << ", in place");
-  }
-}
-
-// A world of two averages in the reduction itself: the bits of the sum
-// divided by two afterwards, also in place, for odd values, values whose sum
-// overflows a float (inf / 2 = inf either way) and subnormal results.
-BOOST_AUTO_TEST_CASE(mean_of_two_into_gives_the_bits_of_sum_then_divide) {
-  using troupe::collectives::divide_in_place;
-  using troupe::collectives::elementwise_chunk;
-  using troupe::collectives::mean_of_two_into;
-  std::mt19937 rng(7);
+  std::mt19937 rng(seed);
   std::uniform_real_distribution<float> value(-1e3f, 1e3f);
   for (size_t n : {size_t{0}, size_t{1}, elementwise_chunk - 1, elementwise_chunk,
                    elementwise_chunk + 1, 3 * elementwise_chunk + 5, size_t{1000}}) {
@@ -96,14 +73,30 @@ BOOST_AUTO_TEST_CASE(mean_of_two_into_gives_the_bits_of_sum_then_divide) {
       b[1] = 2 * std::numeric_limits<float>::denorm_min();
     }
     for (size_t i = 0; i < n; ++i)
-      expected[i] = a[i] + b[i];
-    divide_in_place(expected.data(), n, 2.0f);
-    mean_of_two_into(out.data(), a.data(), b.data(), n);
+      expected[i] = expected_of(a[i], b[i]);
+    reduce(out.data(), a.data(), b.data(), n);
     BOOST_TEST(std::memcmp(out.data(), expected.data(), n * sizeof(float)) == 0, "length " << n);
-    mean_of_two_into(a.data(), a.data(), b.data(), n);  // in place
+    reduce(a.data(), a.data(), b.data(), n);  // in place
     BOOST_TEST(std::memcmp(a.data(), expected.data(), n * sizeof(float)) == 0,
                "length " << n << ", in place");
   }
+}
+
+BOOST_AUTO_TEST_CASE(sum_into_adds_like_the_scalar_loop_also_in_place) {
+  check_reduce_function(troupe::collectives::sum_into<float>,
+                        [](float x, float y) { return x + y; }, 5);
+}
+
+// A world of two averages in the reduction itself: the bits of the sum
+// divided by two afterwards (inf / 2 = inf either way).
+BOOST_AUTO_TEST_CASE(mean_of_two_into_gives_the_bits_of_sum_then_divide) {
+  check_reduce_function(troupe::collectives::mean_of_two_into<float>,
+                        [](float x, float y) {
+                          float sum = x + y;
+                          troupe::collectives::divide_in_place(&sum, 1, 2.0f);
+                          return sum;
+                        },
+                        7);
 }
 
 BOOST_AUTO_TEST_CASE(two_ranks_pass_the_gloo_conformance_sequence) {

@@ -9,6 +9,7 @@
 #include "tests/support/test_support.hpp"
 
 using namespace troupe;
+using test::count_of;
 
 namespace {
 
@@ -46,13 +47,6 @@ test::command_result train(const std::string& environment, const std::string& op
   return test::run_command(environment + " timeout 60 " + test::troupe_binary() + " train --nproc "
                            + std::to_string(ranks) + " " + options + " -- sh -c '"
                            + rank_command + "' 2>&1");
-}
-
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
 }
 
 } // namespace

@@ -19,6 +19,15 @@ namespace troupe::test {
 /// The troupe binary built with the tests.
 inline std::string troupe_binary() { return TROUPE_BINARY; }
 
+/// How often `needle` occurs in `haystack` (a process's output).
+inline size_t count_of(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
 /// The error of `x` described, or "" if it holds a value: safe to use in
 /// assertion messages, which are evaluated whether or not they fail.
 template <class T>
